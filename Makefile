@@ -1,0 +1,39 @@
+# The hotline's two commands: `make run` and `make test`. Everything else is what they need.
+VENV ?= .venv
+PYTHON ?= python3
+HOTLINE := $(VENV)/bin/hotline
+
+.PHONY: install deps run stop status test test-unit bench lint
+
+install: deps $(VENV)/.installed
+
+deps:
+	./scripts/install-deps.sh
+
+$(VENV)/.installed: pyproject.toml | deps
+	$(PYTHON) -m venv $(VENV)
+	$(VENV)/bin/pip install -q -e '.[dev]'
+	touch $@
+
+run: install
+	$(HOTLINE) up
+
+stop:
+	$(HOTLINE) down
+
+status:
+	$(HOTLINE) status
+
+test: install
+	./scripts/install-asterisk22.sh
+	$(VENV)/bin/pytest
+
+test-unit: $(VENV)/.installed
+	$(VENV)/bin/pytest tests/unit
+
+bench: install
+	$(VENV)/bin/python -m bench.fastagi_turnaround
+
+lint: $(VENV)/.installed
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/mypy

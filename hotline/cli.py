@@ -1,0 +1,246 @@
+"""The ``hotline`` command."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+from . import config, processes
+
+CATALOGUE = config.PROJECT_ROOT / "prompts" / "catalogue.yaml"
+RECORDED = config.PROJECT_ROOT / "prompts" / "recorded"
+
+
+def _settings(args: argparse.Namespace) -> config.Settings:
+    return config.load(args.runtime)
+
+
+def cmd_up(args: argparse.Namespace) -> int:
+    settings = config.load_or_create(
+        args.runtime, sip_port=args.sip_port, sip_bind=args.sip_bind,
+        asterisk_root=args.asterisk_root, ivr_lines=args.ivr_lines,
+        menu_file=str(Path(args.menu).resolve()) if args.menu else None,
+    )
+    print(f"[hotline] runtime folder {settings.runtime}")
+    processes.up(settings)
+    _how_to_dial(settings)
+    return 0
+
+
+def _how_to_dial(settings: config.Settings) -> None:
+    host = settings.sip_bind if settings.sip_bind != "0.0.0.0" else "<this machine's address>"
+    print(f"""
+Dial in:
+  hotline call {settings.hotline_number} --keys "1"        (a real call with SIPp, prints what was heard)
+  a softphone: account  caller  password  {settings.caller_password}
+               server   {host}:{settings.sip_port} (UDP), then dial {settings.hotline_number}
+  operators:   op01..op{settings.operator_count:02d}, passwords in {settings.runtime / 'hotline.json'}
+  hotline calls --last 5                         (the call records)
+  hotline status / hotline down""")
+
+
+def cmd_down(args: argparse.Namespace) -> int:
+    try:
+        settings = _settings(args)
+    except FileNotFoundError:
+        print("[hotline] nothing to stop")
+        return 0
+    processes.down(settings)
+    print("[hotline] stopped")
+    return 0
+
+
+def cmd_status(args: argparse.Namespace) -> int:
+    settings = _settings(args)
+    asterisk = processes.asterisk_pid(settings)
+    controller = processes.controller_status(settings)
+    status: dict[str, Any] = {
+        "runtime": str(settings.runtime),
+        "asterisk": {"pid": asterisk, "version": processes.asterisk_version(settings),
+                     "sip": f"{settings.sip_bind}:{settings.sip_port}"},
+        "redis": {"pid": processes._read_pid(processes.redis_pidfile(settings)),
+                  "port": settings.redis_port},
+        "controller": controller or {"state": "not running"},
+    }
+    if args.json:
+        print(json.dumps(status, indent=2))
+    else:
+        print(f"asterisk:   {'running pid %d' % asterisk if asterisk else 'stopped'}, "
+              f"{status['asterisk']['version']}, SIP {status['asterisk']['sip']}")
+        print(f"redis:      pid {status['redis']['pid']} port {settings.redis_port}")
+        if controller:
+            print(f"controller: {controller['state']} pid {controller['pid']}, AMI "
+                  f"{controller['ami']}, IVR lines in use {controller['lines_in_use']}"
+                  f"/{controller['ivr_lines']}, menu {controller['menu']['version']}")
+        else:
+            print("controller: not running (callers get the dialplan fallback)")
+    return 0 if asterisk and controller else 1
+
+
+def cmd_controller(args: argparse.Namespace) -> int:
+    from .controller import run
+
+    return run(_settings(args))
+
+
+def _records(settings: config.Settings):  # type: ignore[no-untyped-def]
+    from records import journal
+    from records.database import make_engine, make_sessions, migrate
+
+    migrate(settings.database_url)
+    sessions = make_sessions(make_engine(settings.database_url))
+    journal.ingest(sessions, settings.cdr_journal)
+    return sessions
+
+
+def cmd_calls(args: argparse.Namespace) -> int:
+    from records.calls import last_calls
+
+    sessions = _records(_settings(args))
+    with sessions() as session:
+        rows = [c.as_dict() for c in last_calls(session, args.last)]
+    if args.json:
+        print(json.dumps(rows, indent=2, ensure_ascii=False))
+    else:
+        for row in rows:
+            print(f"{row['started_at']}  {row['caller_number'] or '-':<14} {row['outcome']:<11} "
+                  f"{_path_text(row['path'])}")
+    return 0
+
+
+def _path_text(path: list[dict[str, Any]]) -> str:
+    parts = []
+    for entry in path:
+        if "key" in entry and entry.get("key") is not None:
+            parts.append(f"[{entry['key']}]")
+        elif entry.get("event"):
+            parts.append(f"({entry['event']})")
+        elif entry.get("node"):
+            parts.append(entry["node"])
+    return " > ".join(parts)
+
+
+def cmd_call(args: argparse.Namespace) -> int:
+    from .sipcall import CallError, CallPlan, place, wait_for_records
+
+    settings = _settings(args)
+    try:
+        plan = CallPlan(number=args.number, keys=args.keys, caller=args.caller,
+                        hangup_after_s=args.hangup_after, count=args.count,
+                        delay_ms=int(args.delay * 1000), gap_ms=int(args.gap * 1000))
+        result = place(plan, "127.0.0.1", settings.sip_port)
+    except CallError as exc:
+        print(f"hotline call: {exc}", file=sys.stderr)
+        return 2
+    from records.database import migrate
+
+    migrate(settings.database_url)
+    records = wait_for_records(settings, result.call_ids, args.wait)
+    if args.json:
+        print(json.dumps({"sipp_returncode": result.returncode, "calls": records,
+                          "sipp_errors": result.errors}, indent=2, ensure_ascii=False))
+    else:
+        for call_id, record in zip(result.call_ids, records):
+            if record is None:
+                print(f"{call_id}: no call record (did the call reach the hotline?)")
+                continue
+            path: list[dict[str, Any]] = record["path"]  # type: ignore[assignment]
+            heard = [p for e in path for p in e.get("played", [])]
+            print(f"heard:   {' '.join(heard) or '(nothing from the controller)'}")
+            print(f"path:    {_path_text(path)}")
+            print(f"outcome: {record['outcome']}")
+        if not all(records) and result.errors:
+            print(f"sipp: {result.errors.strip()[-2000:]}", file=sys.stderr)
+    return 0 if all(records) else 1
+
+
+def cmd_prompts_build(args: argparse.Namespace) -> int:
+    from ivr.prompts import PromptError, build
+
+    settings = _settings(args)
+    try:
+        build(CATALOGUE, settings.sounds, settings.runtime / "cache" / "prompts", RECORDED)
+    except PromptError as exc:
+        print(f"hotline prompts build: {exc}", file=sys.stderr)
+        return 2
+    return 0
+
+
+def cmd_ivr_validate(args: argparse.Namespace) -> int:
+    from ivr.menu import MenuError, load_menu
+    from ivr.prompts import load_catalogue
+
+    try:
+        menu = load_menu(Path(args.file), set(load_catalogue(CATALOGUE)))
+    except MenuError as exc:
+        print(exc, file=sys.stderr)
+        return 2
+    print(f"{args.file}: OK ({len(menu.nodes)} nodes, version {menu.version})")
+    return 0
+
+
+def parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="hotline", description=__doc__)
+    p.add_argument("--runtime", type=Path, default=config.default_runtime(),
+                   help="runtime folder (default: $HOTLINE_RUNTIME or ./var)")
+    sub = p.add_subparsers(dest="command", required=True)
+
+    up = sub.add_parser("up", help="start Asterisk, Redis and the controller")
+    up.add_argument("--sip-port", type=int)
+    up.add_argument("--sip-bind", help="address for SIP (default 127.0.0.1)")
+    up.add_argument("--asterisk-root", help="run the Asterisk of this chroot (e.g. 22)")
+    up.add_argument("--ivr-lines", type=int)
+    up.add_argument("--menu", help="menu file (default dialplans/19001122.yaml)")
+    up.set_defaults(func=cmd_up)
+    sub.add_parser("down", help="stop everything").set_defaults(func=cmd_down)
+    st = sub.add_parser("status", help="what runs, Asterisk version, AMI, lines in use")
+    st.add_argument("--json", action="store_true")
+    st.set_defaults(func=cmd_status)
+    sub.add_parser("controller", help="run the controller in the foreground").set_defaults(
+        func=cmd_controller)
+
+    call = sub.add_parser("call", help="place a real call with SIPp and print what was heard")
+    call.add_argument("number")
+    call.add_argument("--keys", default="", help='keys to press, groups split by spaces: "1 2#"')
+    call.add_argument("--caller", default="0909000111", help="the caller's number")
+    call.add_argument("--delay", type=float, default=1.0, help="seconds before the first key")
+    call.add_argument("--gap", type=float, default=2.5, help="seconds between key groups")
+    call.add_argument("--hangup-after", type=float, help="hang up this many s after the keys")
+    call.add_argument("--count", type=int, default=1, help="simultaneous calls")
+    call.add_argument("--wait", type=float, default=20, help="s to wait for the call record")
+    call.add_argument("--json", action="store_true")
+    call.set_defaults(func=cmd_call)
+
+    calls = sub.add_parser("calls", help="the latest call records")
+    calls.add_argument("--last", type=int, default=10)
+    calls.add_argument("--json", action="store_true")
+    calls.set_defaults(func=cmd_calls)
+
+    prompts = sub.add_parser("prompts", help="prompt audio").add_subparsers(dest="what",
+                                                                            required=True)
+    prompts.add_parser("build", help="build prompt audio").set_defaults(func=cmd_prompts_build)
+    ivr = sub.add_parser("ivr", help="IVR menus").add_subparsers(dest="what", required=True)
+    validate = ivr.add_parser("validate", help="check a menu file")
+    validate.add_argument("file")
+    validate.set_defaults(func=cmd_ivr_validate)
+    return p
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parser().parse_args(argv)
+    try:
+        return int(args.func(args))
+    except FileNotFoundError as exc:
+        print(f"hotline: {exc}", file=sys.stderr)
+        return 1
+    except processes.StartError as exc:
+        print(f"hotline: {exc}", file=sys.stderr)
+        return 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,147 @@
+"""Settings of one hotline instance, kept in ``<runtime>/hotline.json`` (mode 0600).
+
+The first ``hotline up`` on a runtime folder generates every secret (AMI, FastAGI token,
+operator and demo-caller SIP passwords) and picks free loopback ports; later runs reuse them so
+softphones keep working. Nothing here is ever logged whole: see :meth:`Settings.redacted`.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import os
+import secrets
+import socket
+from dataclasses import dataclass, field
+from pathlib import Path
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+SETTINGS_FILE = "hotline.json"
+
+
+def default_runtime() -> Path:
+    return Path(os.environ.get("HOTLINE_RUNTIME", PROJECT_ROOT / "var")).resolve()
+
+
+def free_port(preferred: int = 0, host: str = "127.0.0.1", kind: int = socket.SOCK_STREAM) -> int:
+    """``preferred`` when it is free on ``host`` (TCP or UDP), otherwise any free port."""
+    for candidate in ([preferred] if preferred else []) + [0]:
+        with socket.socket(socket.AF_INET, kind) as s:
+            try:
+                s.bind((host, candidate))
+            except OSError:
+                continue
+            return int(s.getsockname()[1])
+    raise OSError("no free port")
+
+
+def _secret() -> str:
+    return secrets.token_urlsafe(24)
+
+
+@dataclass
+class Settings:
+    runtime: Path
+    hotline_number: str = "19001122"
+    ivr_lines: int = 40
+    operator_count: int = 50
+    sip_bind: str = "127.0.0.1"
+    sip_port: int = 5060
+    rtp_start: int = 20000
+    rtp_end: int = 20999
+    trunk_peers: list[str] = field(default_factory=lambda: ["127.0.0.1"])
+    ami_port: int = 5038
+    agi_port: int = 4573
+    redis_port: int = 6390
+    asterisk_root: str = ""  # a chroot holding another Asterisk (e.g. 22); empty: the host's
+    menu_file: str = str(PROJECT_ROOT / "dialplans" / "19001122.yaml")
+    database_url: str = ""
+    ami_username: str = "hotline"
+    ami_secret: str = field(default_factory=_secret)
+    agi_token: str = field(default_factory=_secret)
+    caller_password: str = field(default_factory=_secret)
+    operator_passwords: dict[str, str] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        self.runtime = Path(self.runtime)
+        for name in self.operators:
+            self.operator_passwords.setdefault(name, secrets.token_urlsafe(12))
+        if not self.database_url:
+            self.database_url = f"sqlite:///{self.runtime / 'hotline.db'}"
+
+    @property
+    def operators(self) -> list[str]:
+        return [f"op{n:02d}" for n in range(1, self.operator_count + 1)]
+
+    # -- folders inside the runtime folder ---------------------------------------------------
+    @property
+    def etc(self) -> Path:
+        return self.runtime / "etc"
+
+    @property
+    def sounds(self) -> Path:
+        return self.runtime / "sounds"
+
+    @property
+    def logs(self) -> Path:
+        return self.runtime / "log"
+
+    @property
+    def cdr_journal(self) -> Path:
+        return self.logs / "cdr-custom" / "calls.csv"
+
+    def save(self) -> None:
+        self.runtime.mkdir(parents=True, exist_ok=True)
+        data = dataclasses.asdict(self)
+        data["runtime"] = str(self.runtime)
+        path = self.runtime / SETTINGS_FILE
+        tmp = path.with_suffix(".tmp")
+        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        with os.fdopen(fd, "w") as f:
+            json.dump(data, f, indent=2, sort_keys=True)
+        os.replace(tmp, path)
+
+    def redacted(self) -> dict[str, object]:
+        data = dataclasses.asdict(self)
+        for key in ("ami_secret", "agi_token", "caller_password"):
+            data[key] = "***"
+        data["operator_passwords"] = f"*** ({len(self.operator_passwords)})"
+        data["runtime"] = str(self.runtime)
+        return data
+
+
+def load(runtime: Path) -> Settings:
+    path = Path(runtime) / SETTINGS_FILE
+    try:
+        data = json.loads(path.read_text())
+    except FileNotFoundError:
+        raise FileNotFoundError(
+            f"{path} does not exist: run 'hotline up' (or 'make run') first"
+        ) from None
+    known = {f.name for f in dataclasses.fields(Settings)}
+    data = {k: v for k, v in data.items() if k in known}
+    data["runtime"] = Path(runtime)
+    return Settings(**data)
+
+
+def load_or_create(runtime: Path, **overrides: object) -> Settings:
+    """Load the runtime folder's settings, or create them with free ports and new secrets.
+
+    ``overrides`` (from the command line) win over what is stored and are stored.
+    """
+    runtime = Path(runtime).resolve()
+    overrides = {k: v for k, v in overrides.items() if v is not None}
+    if (runtime / SETTINGS_FILE).exists():
+        settings = load(runtime)
+        for key, value in overrides.items():
+            setattr(settings, key, value)
+    else:
+        settings = Settings(runtime=runtime, **overrides)  # type: ignore[arg-type]
+        if "sip_port" not in overrides:
+            settings.sip_port = free_port(5060, settings.sip_bind, socket.SOCK_DGRAM)
+        for name, preferred in (("ami_port", 5038), ("agi_port", 4573), ("redis_port", 6390)):
+            if name not in overrides:
+                setattr(settings, name, free_port(preferred))
+    settings.__post_init__()
+    settings.save()
+    return settings

@@ -1,0 +1,167 @@
+"""The controller process: FastAGI server, AMI client, call journal, control socket.
+
+This is the composition root: it builds every object once and passes dependencies in.
+Lifecycle: start -> ready (control socket answers) -> SIGTERM -> drain (no new calls; calls in
+progress finish their step and go to the operator queue) -> stopped.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import os
+import signal
+import time
+from pathlib import Path
+from typing import Any
+
+from acd.ami.client import AmiClient, ClientState
+from acd.ami.errors import AmiError
+from ivr.agi.server import FastAgiServer
+from ivr.menu import Menu, MenuError, load_menu
+from ivr.prompts import load_catalogue
+from ivr.service import IvrService
+from records import journal
+from records.database import make_engine, make_sessions, migrate
+from records.store import CallStore
+
+from .config import PROJECT_ROOT, Settings
+from .processes import control_socket
+
+log = logging.getLogger("hotline.controller")
+
+CATALOGUE = PROJECT_ROOT / "prompts" / "catalogue.yaml"
+
+
+class Controller:
+    def __init__(self, settings: Settings) -> None:
+        self.settings = settings
+        self.started = time.time()
+        migrate(settings.database_url)
+        self.sessions = make_sessions(make_engine(settings.database_url))
+        self.store = CallStore(self.sessions)
+        self.menu: Menu = load_menu(Path(settings.menu_file), set(load_catalogue(CATALOGUE)))
+        self.stopping = asyncio.Event()
+        self.ivr = IvrService(lambda: self.menu, self.store, settings.sounds, self.stopping)
+        self.agi = FastAgiServer({"ivr": self.ivr.handle_call}, token=settings.agi_token,
+                                 port=settings.agi_port)
+        self.ami = AmiClient("127.0.0.1", settings.ami_port, settings.ami_username,
+                             settings.ami_secret, on_event=self._on_ami_event,
+                             on_connected=self._on_ami_connected, events="system,call,user")
+        self._tasks: set[asyncio.Task[Any]] = set()
+        self._journal_wakeup = asyncio.Event()
+        self._control: asyncio.AbstractServer | None = None
+
+    # -- lifecycle ------------------------------------------------------------------------------
+
+    async def run(self) -> None:
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGTERM, signal.SIGINT):
+            loop.add_signal_handler(sig, self.stopping.set)
+        await self.agi.start()
+        await self.ami.start()
+        self._spawn(self._journal_loop(), "call journal")
+        self._control = await asyncio.start_unix_server(
+            self._control_client, path=str(control_socket(self.settings)))
+        os.chmod(control_socket(self.settings), 0o600)
+        log.info("controller ready (pid %d, menu %s)", os.getpid(), self.menu.version)
+        await self.stopping.wait()
+        log.info("stopping: no new calls; calls in progress finish their step")
+        await self.agi.stop(drain_timeout=30)
+        self._control.close()
+        await self.ami.close()
+        for task in self._tasks:
+            task.cancel()
+        await asyncio.gather(*self._tasks, return_exceptions=True)
+        await asyncio.to_thread(journal.ingest, self.sessions, self.settings.cdr_journal)
+        self.store.shutdown()
+        control_socket(self.settings).unlink(missing_ok=True)
+        log.info("controller stopped")
+
+    def _spawn(self, coro: Any, name: str) -> None:
+        task = asyncio.create_task(coro, name=name)
+        self._tasks.add(task)
+
+        def done(t: asyncio.Task[Any]) -> None:
+            self._tasks.discard(t)
+            if not t.cancelled() and t.exception() is not None:
+                log.error("%s task failed", name, exc_info=t.exception())
+
+        task.add_done_callback(done)
+
+    # -- the call journal ---------------------------------------------------------------------
+
+    async def _journal_loop(self) -> None:
+        """Fold Asterisk's call journal into the records at start and after every call end."""
+        from watchfiles import awatch
+
+        path = self.settings.cdr_journal
+        path.parent.mkdir(parents=True, exist_ok=True)
+        await asyncio.to_thread(journal.ingest, self.sessions, path)
+        async for _changes in awatch(path.parent, stop_event=self.stopping, debounce=50,
+                                     step=20, rust_timeout=1000):
+            try:
+                await asyncio.to_thread(journal.ingest, self.sessions, path)
+            except Exception:
+                log.exception("call journal: ingest failed; retried on the next change")
+
+    # -- AMI --------------------------------------------------------------------------------------
+
+    async def _on_ami_connected(self) -> None:
+        log.info("AMI connected")
+
+    def _on_ami_event(self, message: Any) -> None:
+        return None
+
+    async def lines_in_use(self) -> int | None:
+        if self.ami.state is not ClientState.CONNECTED:
+            return None
+        try:
+            answer = await self.ami.action("Getvar", [("Variable", "GROUP_COUNT(ivr@hotline)")],
+                                           timeout=2)
+            return int(answer.response.get("Value", "0") or 0)
+        except (AmiError, ValueError):
+            return None
+
+    # -- control socket -------------------------------------------------------------------------
+
+    async def status(self) -> dict[str, Any]:
+        return {
+            "pid": os.getpid(),
+            "uptime_s": round(time.time() - self.started, 1),
+            "state": "stopping" if self.stopping.is_set() else "running",
+            "ami": self.ami.state.value,
+            "fastagi": f"{self.agi.host}:{self.agi.port}",
+            "calls_in_ivr": self.agi.active_sessions,
+            "lines_in_use": await self.lines_in_use(),
+            "ivr_lines": self.settings.ivr_lines,
+            "menu": {"file": self.menu.source, "version": self.menu.version},
+        }
+
+    async def _control_client(self, reader: asyncio.StreamReader,
+                              writer: asyncio.StreamWriter) -> None:
+        try:
+            line = await asyncio.wait_for(reader.readline(), 5)
+            if line.strip() == b"status":
+                writer.write(json.dumps(await self.status()).encode() + b"\n")
+            else:
+                writer.write(json.dumps({"error": "unknown request"}).encode() + b"\n")
+            await writer.drain()
+        except (TimeoutError, ConnectionError):
+            pass
+        finally:
+            writer.close()
+
+
+def run(settings: Settings) -> int:
+    logging.basicConfig(level=logging.INFO,
+                        format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    logging.getLogger("watchfiles").setLevel(logging.WARNING)
+    try:
+        controller = Controller(settings)
+    except MenuError as exc:
+        log.error("the menu cannot be loaded; callers get the dialplan fallback:\n%s", exc)
+        return 2
+    asyncio.run(controller.run())
+    return 0

@@ -1,0 +1,269 @@
+"""Start, stop and inspect the processes of one hotline instance (Asterisk, Redis, controller).
+
+Each runs in its own session with its output in ``<runtime>/log``; pid files live in
+``<runtime>/run``. Starting something already running does nothing; stopping something stopped
+does nothing.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+from .config import PROJECT_ROOT, Settings
+from .render import render
+
+ASTERISK = "/usr/sbin/asterisk"
+
+
+class StartError(Exception):
+    code = "hotline.start_failed"
+
+
+def _alive(pid: int | None) -> bool:
+    if not pid:
+        return False
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    try:  # a zombie is not alive
+        with open(f"/proc/{pid}/stat") as f:
+            return f.read().split(") ", 1)[1][0] != "Z"
+    except OSError:
+        return True
+
+
+def _read_pid(path: Path) -> int | None:
+    try:
+        return int(path.read_text().strip())
+    except (OSError, ValueError):
+        return None
+
+
+def _wait(predicate, timeout: float, what: str) -> None:  # type: ignore[no-untyped-def]
+    deadline = time.monotonic() + timeout
+    delay = 0.02
+    while not predicate():
+        if time.monotonic() > deadline:
+            raise StartError(f"{what} did not happen within {timeout:.0f} s")
+        time.sleep(delay)
+        delay = min(delay * 1.5, 0.25)
+
+
+def _spawn(args: list[str], log: Path, env: dict[str, str] | None = None) -> subprocess.Popen[bytes]:
+    log.parent.mkdir(parents=True, exist_ok=True)
+    with open(log, "ab") as out:
+        return subprocess.Popen(args, stdin=subprocess.DEVNULL, stdout=out, stderr=out,
+                                start_new_session=True, env=env)
+
+
+def _terminate(pid: int | None, timeout: float, sig: int = signal.SIGTERM) -> None:
+    if not _alive(pid):
+        return
+    assert pid is not None
+    os.kill(pid, sig)
+    deadline = time.monotonic() + timeout
+    while _alive(pid) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    if _alive(pid):
+        os.kill(pid, signal.SIGKILL)
+        while _alive(pid):
+            time.sleep(0.05)
+
+
+# -- Asterisk -----------------------------------------------------------------------------------
+
+def asterisk_command(settings: Settings) -> list[str]:
+    if settings.asterisk_root:
+        return ["chroot", settings.asterisk_root, ASTERISK]
+    return [ASTERISK]
+
+
+def asterisk_cli(settings: Settings, command: str, timeout: float = 10) -> str:
+    result = subprocess.run(
+        [*asterisk_command(settings), "-C", str(settings.etc / "asterisk.conf"), "-rx", command],
+        capture_output=True, text=True, timeout=timeout,
+    )
+    return result.stdout
+
+
+def asterisk_pid(settings: Settings) -> int | None:
+    pid = _read_pid(settings.runtime / "run" / "asterisk.pid")
+    return pid if _alive(pid) else None
+
+
+def _chroot_mounts(settings: Settings, action: str) -> None:
+    script = PROJECT_ROOT / "scripts" / "chroot-mounts.sh"
+    subprocess.run([str(script), action, settings.asterisk_root, str(settings.runtime)],
+                   check=True, capture_output=True)
+
+
+def start_asterisk(settings: Settings) -> int:
+    pid = asterisk_pid(settings)
+    if pid:
+        return pid
+    if settings.asterisk_root:
+        _chroot_mounts(settings, "up")
+    (settings.runtime / "run" / "asterisk.pid").unlink(missing_ok=True)
+    proc = _spawn([*asterisk_command(settings), "-C", str(settings.etc / "asterisk.conf"), "-f"],
+                  settings.logs / "asterisk.out")
+
+    def booted() -> bool:
+        if proc.poll() is not None:
+            raise StartError(f"Asterisk exited at start (code {proc.returncode}); see "
+                             f"{settings.logs / 'asterisk.out'} and {settings.logs / 'messages'}")
+        if not (settings.runtime / "run" / "asterisk.ctl").exists():
+            return False
+        return "fully booted" in asterisk_cli(settings, "core waitfullybooted", timeout=30).lower()
+
+    _wait(booted, 60, "Asterisk fully booted")
+    return proc.pid
+
+
+def stop_asterisk(settings: Settings) -> None:
+    pid = asterisk_pid(settings)
+    if pid:
+        try:
+            asterisk_cli(settings, "core stop now", timeout=10)
+        except subprocess.TimeoutExpired:
+            pass
+        _terminate(pid, 10)
+    if settings.asterisk_root:
+        _chroot_mounts(settings, "down")
+
+
+def asterisk_version(settings: Settings) -> str:
+    result = subprocess.run([*asterisk_command(settings), "-V"], capture_output=True, text=True)
+    return result.stdout.strip()
+
+
+# -- Redis --------------------------------------------------------------------------------------
+
+def redis_pidfile(settings: Settings) -> Path:
+    return settings.runtime / "run" / "redis.pid"
+
+
+def start_redis(settings: Settings) -> int:
+    pid = _read_pid(redis_pidfile(settings))
+    if _alive(pid):
+        assert pid is not None
+        return pid
+    proc = _spawn(["redis-server", "--bind", "127.0.0.1", "--port", str(settings.redis_port),
+                   "--dir", str(settings.runtime / "redis"), "--appendonly", "yes",
+                   "--save", "", "--protected-mode", "yes", "--daemonize", "no"],
+                  settings.logs / "redis.out")
+    redis_pidfile(settings).write_text(str(proc.pid))
+
+    def listening() -> bool:
+        if proc.poll() is not None:
+            raise StartError(f"redis-server exited at start; see {settings.logs / 'redis.out'}")
+        try:
+            with socket.create_connection(("127.0.0.1", settings.redis_port), timeout=0.5) as s:
+                s.sendall(b"PING\r\n")
+                return s.recv(16).startswith(b"+PONG")
+        except OSError:
+            return False
+
+    _wait(listening, 15, "Redis answering PING")
+    return proc.pid
+
+
+def stop_redis(settings: Settings) -> None:
+    _terminate(_read_pid(redis_pidfile(settings)), 10)
+    redis_pidfile(settings).unlink(missing_ok=True)
+
+
+# -- the controller -----------------------------------------------------------------------------
+
+def controller_pidfile(settings: Settings) -> Path:
+    return settings.runtime / "run" / "controller.pid"
+
+
+def control_socket(settings: Settings) -> Path:
+    return settings.runtime / "run" / "controller.sock"
+
+
+def controller_pid(settings: Settings) -> int | None:
+    pid = _read_pid(controller_pidfile(settings))
+    return pid if _alive(pid) else None
+
+
+def start_controller(settings: Settings) -> int:
+    pid = controller_pid(settings)
+    if pid:
+        return pid
+    control_socket(settings).unlink(missing_ok=True)
+    proc = _spawn([sys.executable, "-m", "hotline.cli", "--runtime", str(settings.runtime),
+                   "controller"], settings.logs / "controller.log")
+    controller_pidfile(settings).write_text(str(proc.pid))
+
+    def ready() -> bool:
+        if proc.poll() is not None:
+            raise StartError(f"the controller exited at start (code {proc.returncode}); see "
+                             f"{settings.logs / 'controller.log'}")
+        return controller_status(settings) is not None
+
+    _wait(ready, 30, "controller ready")
+    return proc.pid
+
+
+def stop_controller(settings: Settings, timeout: float = 40) -> None:
+    _terminate(controller_pid(settings), timeout)
+    controller_pidfile(settings).unlink(missing_ok=True)
+
+
+def controller_status(settings: Settings, timeout: float = 2.0) -> dict[str, object] | None:
+    """Ask the running controller for its status over its control socket."""
+    path = control_socket(settings)
+    if not path.exists():
+        return None
+    try:
+        with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as s:
+            s.settimeout(timeout)
+            s.connect(str(path))
+            s.sendall(b"status\n")
+            data = b""
+            while not data.endswith(b"\n"):
+                chunk = s.recv(65536)
+                if not chunk:
+                    break
+                data += chunk
+        return json.loads(data)  # type: ignore[no-any-return]
+    except (OSError, ValueError):
+        return None
+
+
+# -- the whole instance ---------------------------------------------------------------------------
+
+def up(settings: Settings, *, progress: bool = True) -> None:
+    """Render the config, build prompts, migrate the database, start everything (idempotent)."""
+    from ivr.prompts import build
+    from records.database import migrate
+
+    say = print if progress else (lambda *_a, **_k: None)
+    render(settings)
+    build(PROJECT_ROOT / "prompts" / "catalogue.yaml", settings.sounds,
+          settings.runtime / "cache" / "prompts", PROJECT_ROOT / "prompts" / "recorded",
+          progress=progress)
+    migrate(settings.database_url)
+    start_redis(settings)
+    say(f"[hotline] redis on 127.0.0.1:{settings.redis_port}")
+    start_asterisk(settings)
+    say(f"[hotline] {asterisk_version(settings)} on {settings.sip_bind}:{settings.sip_port}")
+    start_controller(settings)
+    say(f"[hotline] controller ready (FastAGI 127.0.0.1:{settings.agi_port})")
+
+
+def down(settings: Settings) -> None:
+    stop_controller(settings)
+    stop_asterisk(settings)
+    stop_redis(settings)

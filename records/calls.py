@@ -1,0 +1,95 @@
+"""Call records: opened by the controller when a call reaches the IVR, closed when it leaves,
+and completed from Asterisk's call journal (which also covers calls the controller never saw).
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from .models import Call
+
+#: Outcomes of a call. ``in_progress`` only while the call is up.
+OUTCOMES = (
+    "in_progress",  # the call is up
+    "completed",    # served by the IVR to the goodbye
+    "no_input",     # the caller pressed nothing through every retry; the IVR said goodbye
+    "abandoned",    # the caller hung up before being served
+    "queued",       # the IVR handed the caller to the operator queue
+    "overflow",     # all automated lines were busy: straight to the operator queue
+    "fallback",     # the controller could not serve the call: apology, then the queue
+    "failed",       # nothing could serve the call
+)
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC).replace(tzinfo=None)
+
+
+def open_call(
+    session: Session,
+    *,
+    call_id: str,
+    caller_number: str,
+    sip_call_id: str | None = None,
+    started_at: datetime | None = None,
+    menu_version: str | None = None,
+) -> Call:
+    """The call's row, created if this is the first time we hear of it."""
+    call = session.scalar(select(Call).where(Call.call_id == call_id))
+    if call is None:
+        call = Call(
+            call_id=call_id,
+            caller_number=caller_number,
+            sip_call_id=sip_call_id,
+            started_at=started_at or utcnow(),
+            path=[],
+            outcome="in_progress",
+            menu_version=menu_version,
+        )
+        session.add(call)
+        try:
+            session.commit()
+        except IntegrityError:  # the journal got there first
+            session.rollback()
+            call = session.scalars(select(Call).where(Call.call_id == call_id)).one()
+    if menu_version and call.menu_version != menu_version:
+        call.menu_version = menu_version
+        session.commit()
+    return call
+
+
+def save_path(session: Session, call_id: str, path: list[dict[str, Any]]) -> None:
+    call = session.scalar(select(Call).where(Call.call_id == call_id))
+    if call is not None:
+        call.path = list(path)
+        session.commit()
+
+
+def close_call(
+    session: Session, call_id: str, *, outcome: str, path: list[dict[str, Any]]
+) -> None:
+    """The controller is done with the call. The journal may already have set the true end."""
+    if outcome not in OUTCOMES:
+        raise ValueError(f"unknown outcome {outcome!r}")
+    call = session.scalar(select(Call).where(Call.call_id == call_id))
+    if call is None:
+        return
+    call.path = list(path)
+    call.outcome = outcome
+    if call.ended_at is None:
+        call.ended_at = utcnow()
+    session.commit()
+
+
+def last_calls(session: Session, limit: int = 10) -> list[Call]:
+    return list(session.scalars(select(Call).order_by(Call.started_at.desc(), Call.id.desc())
+                                .limit(limit)))
+
+
+def find_by_sip_call_id(session: Session, sip_call_id: str) -> Call | None:
+    return session.scalar(select(Call).where(Call.sip_call_id == sip_call_id))
