@@ -29,6 +29,11 @@ class StartError(Exception):
 def _alive(pid: int | None) -> bool:
     if not pid:
         return False
+    try:  # reap it if it is our own child that has exited
+        if os.waitpid(pid, os.WNOHANG)[0] == pid:
+            return False
+    except ChildProcessError:
+        pass
     try:
         os.kill(pid, 0)
     except ProcessLookupError:
@@ -39,7 +44,7 @@ def _alive(pid: int | None) -> bool:
         with open(f"/proc/{pid}/stat") as f:
             return f.read().split(") ", 1)[1][0] != "Z"
     except OSError:
-        return True
+        return False
 
 
 def _read_pid(path: Path) -> int | None:
@@ -59,11 +64,18 @@ def _wait(predicate, timeout: float, what: str) -> None:  # type: ignore[no-unty
         delay = min(delay * 1.5, 0.25)
 
 
-def _spawn(args: list[str], log: Path, env: dict[str, str] | None = None) -> subprocess.Popen[bytes]:
+def _spawn(args: list[str], log: Path) -> int:
+    """Start a daemon-like child in its own session, output appended to ``log``; its pid."""
     log.parent.mkdir(parents=True, exist_ok=True)
-    with open(log, "ab") as out:
-        return subprocess.Popen(args, stdin=subprocess.DEVNULL, stdout=out, stderr=out,
-                                start_new_session=True, env=env)
+    out = os.open(log, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
+    try:
+        return os.posix_spawnp(args[0], args, os.environ, setsid=True, file_actions=[
+            (os.POSIX_SPAWN_OPEN, 0, os.devnull, os.O_RDONLY, 0),
+            (os.POSIX_SPAWN_DUP2, out, 1),
+            (os.POSIX_SPAWN_DUP2, out, 2),
+        ])
+    finally:
+        os.close(out)
 
 
 def _terminate(pid: int | None, timeout: float, sig: int = signal.SIGTERM) -> None:
@@ -114,19 +126,19 @@ def start_asterisk(settings: Settings) -> int:
     if settings.asterisk_root:
         _chroot_mounts(settings, "up")
     (settings.runtime / "run" / "asterisk.pid").unlink(missing_ok=True)
-    proc = _spawn([*asterisk_command(settings), "-C", str(settings.etc / "asterisk.conf"), "-f"],
-                  settings.logs / "asterisk.out")
+    pid = _spawn([*asterisk_command(settings), "-C", str(settings.etc / "asterisk.conf"), "-f"],
+                 settings.logs / "asterisk.out")
 
     def booted() -> bool:
-        if proc.poll() is not None:
-            raise StartError(f"Asterisk exited at start (code {proc.returncode}); see "
+        if not _alive(pid):
+            raise StartError(f"Asterisk exited at start; see "
                              f"{settings.logs / 'asterisk.out'} and {settings.logs / 'messages'}")
         if not (settings.runtime / "run" / "asterisk.ctl").exists():
             return False
         return "fully booted" in asterisk_cli(settings, "core waitfullybooted", timeout=30).lower()
 
     _wait(booted, 60, "Asterisk fully booted")
-    return proc.pid
+    return pid
 
 
 def stop_asterisk(settings: Settings) -> None:
@@ -157,14 +169,14 @@ def start_redis(settings: Settings) -> int:
     if _alive(pid):
         assert pid is not None
         return pid
-    proc = _spawn(["redis-server", "--bind", "127.0.0.1", "--port", str(settings.redis_port),
+    pid = _spawn(["redis-server", "--bind", "127.0.0.1", "--port", str(settings.redis_port),
                    "--dir", str(settings.runtime / "redis"), "--appendonly", "yes",
                    "--save", "", "--protected-mode", "yes", "--daemonize", "no"],
-                  settings.logs / "redis.out")
-    redis_pidfile(settings).write_text(str(proc.pid))
+                 settings.logs / "redis.out")
+    redis_pidfile(settings).write_text(str(pid))
 
     def listening() -> bool:
-        if proc.poll() is not None:
+        if not _alive(pid):
             raise StartError(f"redis-server exited at start; see {settings.logs / 'redis.out'}")
         try:
             with socket.create_connection(("127.0.0.1", settings.redis_port), timeout=0.5) as s:
@@ -174,7 +186,7 @@ def start_redis(settings: Settings) -> int:
             return False
 
     _wait(listening, 15, "Redis answering PING")
-    return proc.pid
+    return pid
 
 
 def stop_redis(settings: Settings) -> None:
@@ -202,18 +214,18 @@ def start_controller(settings: Settings) -> int:
     if pid:
         return pid
     control_socket(settings).unlink(missing_ok=True)
-    proc = _spawn([sys.executable, "-m", "hotline.cli", "--runtime", str(settings.runtime),
-                   "controller"], settings.logs / "controller.log")
-    controller_pidfile(settings).write_text(str(proc.pid))
+    pid = _spawn([sys.executable, "-m", "hotline.cli", "--runtime", str(settings.runtime),
+                  "controller"], settings.logs / "controller.log")
+    controller_pidfile(settings).write_text(str(pid))
 
     def ready() -> bool:
-        if proc.poll() is not None:
-            raise StartError(f"the controller exited at start (code {proc.returncode}); see "
+        if not _alive(pid):
+            raise StartError(f"the controller exited at start; see "
                              f"{settings.logs / 'controller.log'}")
         return controller_status(settings) is not None
 
     _wait(ready, 30, "controller ready")
-    return proc.pid
+    return pid
 
 
 def stop_controller(settings: Settings, timeout: float = 40) -> None:

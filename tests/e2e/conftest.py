@@ -1,0 +1,139 @@
+"""End-to-end harness: a whole hotline (Asterisk, Redis, controller, SQLite) per test module and
+Asterisk flavour, started the way `hotline up` starts it, on private ports in a temp folder.
+
+Flavours: Asterisk 16 on the host, and Asterisk 22 in the Debian sid chroot made by
+scripts/install-asterisk22.sh. HOTLINE_E2E_FLAVOURS=asterisk16 limits a local run to one.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import time
+from pathlib import Path
+from typing import Any, Iterator
+
+import pytest
+from sqlalchemy import func, select
+
+from hotline import config, processes
+from hotline.sipcall import CallPlan, SippResult, place, wait_for_records
+from records.database import make_engine, make_sessions
+from records.models import Call
+
+AST22_ROOT = os.environ.get("HOTLINE_AST22_ROOT", "/var/cache/hotline/asterisk22")
+FLAVOURS = {"asterisk16": "", "asterisk22": AST22_ROOT}
+SELECTED = [f for f in os.environ.get("HOTLINE_E2E_FLAVOURS", ",".join(FLAVOURS)).split(",") if f]
+
+Record = dict[str, Any]
+
+
+def steps(record: Record) -> list[str]:
+    """A call's path in short: node names, `node:key` for keys, `(event)` for events."""
+    out = []
+    for entry in record["path"]:
+        if entry.get("key") is not None:
+            out.append(f"{entry['node']}:{entry['key']}")
+        elif entry.get("event"):
+            out.append(f"({entry['event']})")
+        else:
+            out.append(entry["node"])
+    return out
+
+
+def heard(record: Record) -> list[str]:
+    return [p for entry in record["path"] for p in entry.get("played", [])]
+
+
+class Hotline:
+    """One running hotline instance, driven as a user would drive it."""
+
+    def __init__(self, settings: config.Settings, flavour: str) -> None:
+        self.settings = settings
+        self.flavour = flavour
+
+    def place(self, keys: str = "", **plan: Any) -> SippResult:
+        return place(CallPlan(number=self.settings.hotline_number, keys=keys, **plan),
+                     "127.0.0.1", self.settings.sip_port)
+
+    def call(self, keys: str = "", wait_s: float = 30, **plan: Any) -> list[Record | None]:
+        """Place the call(s), wait for SIPp to end, return each call's finished record."""
+        result = self.place(keys, **plan)
+        return wait_for_records(self.settings, result.call_ids, wait_s)
+
+    def records_where(self, **filters: Any) -> list[Record]:
+        engine = make_engine(self.settings.database_url)
+        try:
+            with make_sessions(engine)() as session:
+                query = select(Call).filter_by(**filters)
+                return [c.as_dict() for c in session.scalars(query)]
+        finally:
+            engine.dispose()
+
+    def count_records(self, sip_call_id: str) -> int:
+        engine = make_engine(self.settings.database_url)
+        try:
+            with make_sessions(engine)() as session:
+                return int(session.scalar(select(func.count()).select_from(Call)
+                                          .where(Call.sip_call_id == sip_call_id)) or 0)
+        finally:
+            engine.dispose()
+
+    def wait_until(self, predicate: Any, timeout: float = 20, what: str = "condition") -> Any:
+        deadline = time.monotonic() + timeout
+        while True:
+            value = predicate()
+            if value:
+                return value
+            if time.monotonic() > deadline:
+                raise AssertionError(f"{what} not reached within {timeout} s")
+            time.sleep(0.1)
+
+    def controller_pid(self) -> int | None:
+        return processes.controller_pid(self.settings)
+
+    def kill_controller(self) -> None:
+        pid = self.controller_pid()
+        assert pid, "controller is not running"
+        os.kill(pid, signal.SIGKILL)
+        self.wait_until(lambda: processes.controller_pid(self.settings) is None, 10,
+                        "controller gone")
+
+    def stop_controller(self) -> None:
+        processes.stop_controller(self.settings)
+
+    def start_controller(self) -> None:
+        processes.start_controller(self.settings)
+
+    def status(self) -> dict[str, Any] | None:
+        return processes.controller_status(self.settings)
+
+    def controller_log(self) -> str:
+        return (self.settings.logs / "controller.log").read_text(errors="replace")
+
+
+def _free_udp_port() -> int:
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+@pytest.fixture(scope="module", params=SELECTED)
+def hotline(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
+            ) -> Iterator[Hotline]:
+    flavour = request.param
+    root = FLAVOURS[flavour]
+    if root and not Path(root, "usr/sbin/asterisk").exists():
+        pytest.fail(f"{flavour}: no Asterisk in {root}; run scripts/install-asterisk22.sh "
+                    "(or set HOTLINE_E2E_FLAVOURS=asterisk16)")
+    runtime = tmp_path_factory.mktemp(f"hl-{flavour}")
+    settings = config.load_or_create(
+        runtime, sip_port=_free_udp_port(), ami_port=config.free_port(),
+        agi_port=config.free_port(), redis_port=config.free_port(), asterisk_root=root,
+    )
+    try:
+        processes.up(settings, progress=False)
+        yield Hotline(settings, flavour)
+    finally:
+        processes.down(settings)
