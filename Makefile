@@ -26,7 +26,7 @@ status:
 
 test: install
 	./scripts/install-asterisk22.sh
-	$(VENV)/bin/pytest
+	$(VENV)/bin/pytest -n 2 --dist loadgroup
 
 test-unit: $(VENV)/.installed
 	$(VENV)/bin/pytest tests/unit

@@ -44,8 +44,10 @@ class Controller:
         self.menu: Menu = load_menu(Path(settings.menu_file), set(load_catalogue(CATALOGUE)))
         self.stopping = asyncio.Event()
         self.ivr = IvrService(lambda: self.menu, self.store, settings.sounds, self.stopping)
+        # no AGI command of ours takes 5 minutes (the longest prompt is far shorter): a reply
+        # that late means a half-open connection, and the session ends
         self.agi = FastAgiServer({"ivr": self.ivr.handle_call}, token=settings.agi_token,
-                                 port=settings.agi_port)
+                                 port=settings.agi_port, command_timeout=300)
         self.ami = AmiClient("127.0.0.1", settings.ami_port, settings.ami_username,
                              settings.ami_secret, on_event=self._on_ami_event,
                              on_connected=self._on_ami_connected, events="system,call,user")

@@ -21,6 +21,7 @@ Errors name file, line and column (1-based) and what to fix; :func:`load_menu` r
 from __future__ import annotations
 
 import hashlib
+import math
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -97,11 +98,13 @@ def parse_duration_ms(value: Any) -> int | None:
     if isinstance(value, bool):
         return None
     if isinstance(value, (int, float)):
-        return int(value * 1000) if value >= 0 else None
+        return int(value * 1000) if math.isfinite(value) and 0 <= value < 1e9 else None
     match = _DURATION.fullmatch(str(value).strip())
     if not match:
         return None
     number = float(match.group(1))
+    if not math.isfinite(number) or number >= 1e9:
+        return None
     return int(number * {"ms": 1, "s": 1000, "m": 60000, None: 1000}[match.group(2)])
 
 
@@ -150,13 +153,18 @@ class _Loader:
             return None
         nodes: dict[str, Node] = {}
         for node_id, raw in raw_nodes.items():
-            node = self.node(raw_nodes, str(node_id), raw)
+            if not isinstance(node_id, str):
+                self.problem(self.key_position(raw_nodes, node_id),
+                             f"bad node id {node_id!r}: node ids are names such as 'main_menu'")
+                continue
+            node = self.node(raw_nodes, node_id, raw)
             if node is not None:
                 nodes[node.id] = node
         start = document.get("start")
         if not isinstance(start, str) or start not in raw_nodes:
             self.problem(document, f"'start' must name a node, got {start!r}", "start")
         self.references(raw_nodes, nodes)
+        self.default_prompts(raw_nodes, nodes)
         if isinstance(start, str) and start in nodes:
             self.reachability(raw_nodes, nodes, start)
         if self.problems:
@@ -207,7 +215,11 @@ class _Loader:
                 elif key_text in values["options"]:
                     self.problem(self.key_position(options, key),
                                  f"node {node_id!r}: key {key_text!r} is used twice")
-                values["options"][key_text] = str(target)
+                if target is None or not isinstance(target, str):
+                    self.problem(options, f"node {node_id!r}: option {key_text!r} needs the "
+                                 "name of the node it leads to", key)
+                    continue
+                values["options"][key_text] = target
             if "timeout" in raw:
                 timeout = parse_duration_ms(raw["timeout"])
                 if timeout is None or not 500 <= timeout <= 60000:
@@ -269,11 +281,31 @@ class _Loader:
                                                       (raw, "on_invalid", node.on_invalid)]
             options = raw.get("options")
             if isinstance(options, CommentedMap):
-                refs += [(options, key, target) for key, target in
-                         zip(options.keys(), node.options.values())]
+                refs += [(options, key, str(target)) for key, target in options.items()
+                         if target is not None]
             for where, key, target in refs:
-                if target is not None and target not in raw_nodes:
+                if target is not None and (target not in raw_nodes or target not in nodes):
+                    if target in raw_nodes:
+                        continue  # that node is broken itself and reported there
                     self.problem(where, f"node {node.id!r}: unknown node {target!r}", key)
+
+    def default_prompts(self, raw_nodes: CommentedMap, nodes: dict[str, Node]) -> None:
+        """Retry prompts a menu uses without naming them must exist too."""
+        if self.known_prompts is None:
+            return
+        for node in nodes.values():
+            if node.kind != "menu":
+                continue
+            raw = raw_nodes[node.id]
+            for name, ids in (("no_input_prompts", node.no_input_prompts),
+                              ("invalid_prompts", node.invalid_prompts)):
+                if name in raw:
+                    continue
+                for prompt in ids:
+                    if prompt not in self.known_prompts:
+                        self.problem(self.key_position(raw_nodes, node.id),
+                                     f"node {node.id!r}: missing prompt {prompt!r} (the default "
+                                     f"{name}; add it to prompts/catalogue.yaml or set {name})")
 
     def reachability(self, raw_nodes: CommentedMap, nodes: dict[str, Node], start: str) -> None:
         seen, todo = set(), [start]
@@ -297,7 +329,7 @@ def load_menu(path: Path, known_prompts: set[str] | None = None) -> Menu:
     try:
         data = path.read_bytes()
     except OSError as exc:
-        raise MenuError([Problem(name, 0, 0, f"cannot read the file: {exc.strerror}")]) from exc
+        raise MenuError([Problem(name, 1, 1, f"cannot read the file: {exc.strerror}")]) from exc
     if len(data) > MAX_FILE_BYTES:
         raise MenuError([Problem(name, 1, 1, f"file is {len(data)} bytes; a menu may be at most "
                                              f"{MAX_FILE_BYTES}")])
@@ -305,17 +337,18 @@ def load_menu(path: Path, known_prompts: set[str] | None = None) -> Menu:
         text = data.decode("utf-8")
     except UnicodeDecodeError as exc:
         line = data[: exc.start].count(b"\n") + 1
-        column = exc.start - (data.rfind(b"\n", 0, exc.start) + 1) + 1
+        line_start = data.rfind(b"\n", 0, exc.start) + 1
+        column = len(data[line_start : exc.start].decode("utf-8", errors="replace")) + 1
         raise MenuError([Problem(name, line, column, "not UTF-8 text: save the file as UTF-8")])
     try:
         document = YAML(typ="rt").load(text)
     except MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
-        line, column = (mark.line + 1, mark.column + 1) if mark else (0, 0)
+        line, column = (mark.line + 1, mark.column + 1) if mark else (1, 1)
         raise MenuError([Problem(name, line, column,
                                  f"YAML syntax: {exc.problem or exc.context}")]) from None
     except Exception as exc:  # other ruamel errors (e.g. duplicate keys) carry no single type
-        raise MenuError([Problem(name, 0, 0, f"YAML: {exc}")]) from None
+        raise MenuError([Problem(name, 1, 1, f"YAML: {exc}")]) from None
     loader = _Loader(name, known_prompts)
     menu = loader.load(document)
     if menu is None:

@@ -47,7 +47,7 @@ class Heard:
 class CallState:
     node: str
     attempts: int = 0
-    gave_up: bool = False  # a menu ran out of retries without any key: the outcome says so
+    gave_up: str | None = None  # "no_input" / "invalid_input": a menu ran out of retries
 
 
 Path = list[dict[str, Any]]
@@ -68,6 +68,8 @@ def step(menu: Menu, state: CallState, heard: Heard) -> tuple[CallState, Effect,
             # type-ahead: a key pressed during an announcement answers the menu that follows
             new_state, effect, more = step(menu, new_state, heard)
             path = [{**more[0], "type_ahead": True}] + more[1:]
+        elif key is not None:
+            path = [{"node": node.id, "key": key, "event": "skipped"}] + path
         return new_state, effect, path
     if node.kind != "menu":
         raise ValueError(f"node {node.id!r} ({node.kind}) takes no input")
@@ -78,10 +80,9 @@ def step(menu: Menu, state: CallState, heard: Heard) -> tuple[CallState, Effect,
     if attempts > node.retries:
         missed["exhausted"] = True
         fallback = node.on_no_input if key is None else node.on_invalid
-        gave_up = state.gave_up or key is None
+        gave_up = "no_input" if key is None else "invalid_input"
         if fallback is None:
-            effect = Finish(prompts=(), outcome="no_input" if gave_up else "completed",
-                            route="hangup")
+            effect = Finish(prompts=(), outcome=gave_up, route="hangup")
             return replace(state, attempts=attempts, gave_up=gave_up), effect, [missed]
         return _goto(menu, fallback, [missed], gave_up=gave_up)
     extra = node.no_input_prompts if key is None else node.invalid_prompts
@@ -90,7 +91,7 @@ def step(menu: Menu, state: CallState, heard: Heard) -> tuple[CallState, Effect,
     return replace(state, attempts=attempts), effect, [missed, played]
 
 
-def _goto(menu: Menu, node_id: str, path: Path, *, gave_up: bool = False
+def _goto(menu: Menu, node_id: str, path: Path, *, gave_up: str | None = None
           ) -> tuple[CallState, Effect, Path]:
     node = menu.node(node_id)
     effect = _enter(node, gave_up)
@@ -98,7 +99,7 @@ def _goto(menu: Menu, node_id: str, path: Path, *, gave_up: bool = False
     return CallState(node=node_id, gave_up=gave_up), effect, path + [entry]
 
 
-def _enter(node: Node, gave_up: bool) -> Effect:
+def _enter(node: Node, gave_up: str | None) -> Effect:
     if node.kind == "play":
         return Prompt(prompts=node.prompts, keys=ALL_KEYS)
     if node.kind == "menu":
@@ -106,5 +107,4 @@ def _enter(node: Node, gave_up: bool) -> Effect:
         return Prompt(prompts=node.prompts, keys=ALL_KEYS, timeout_ms=node.timeout_ms)
     if node.kind == "transfer":
         return Finish(prompts=node.prompts, outcome="queued", route="queue", queue=node.queue)
-    return Finish(prompts=node.prompts, outcome="no_input" if gave_up else "completed",
-                  route="hangup")
+    return Finish(prompts=node.prompts, outcome=gave_up or "completed", route="hangup")

@@ -18,6 +18,7 @@ OUTCOMES = (
     "in_progress",  # the call is up
     "completed",    # served by the IVR to the goodbye
     "no_input",     # the caller pressed nothing through every retry; the IVR said goodbye
+    "invalid_input",  # the caller pressed only wrong keys through every retry
     "abandoned",    # the caller hung up before being served
     "queued",       # the IVR handed the caller to the operator queue
     "overflow",     # all automated lines were busy: straight to the operator queue

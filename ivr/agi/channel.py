@@ -99,7 +99,8 @@ class AgiChannel:
         return (chr(reply.result) if reply.result > 0 else None), endpos
 
     async def wait_for_digit(self, timeout_ms: int) -> str | None:
-        reply = await self.command("WAIT FOR DIGIT", str(timeout_ms))
+        reply = await self.command("WAIT FOR DIGIT", str(timeout_ms),
+                                   timeout=timeout_ms / 1000 + 10)
         if reply.result < 0:
             raise AgiHangup("caller gone while waiting for a key")
         return chr(reply.result) if reply.result > 0 else None

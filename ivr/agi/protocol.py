@@ -252,8 +252,10 @@ class AgiConversation:
             raise AgiProtocolError(f"AGI environment longer than {MAX_ENVIRONMENT_LINES} lines")
         match = _ENV_LINE.fullmatch(line)
         if not match:
+            # only the name part is shown: values may carry secrets (the FastAGI token)
+            name = line.split(":", 1)[0][:40]
             raise AgiProtocolError(
-                f"malformed AGI environment line {self._env_lines}: {line[:120]!r} "
+                f"malformed AGI environment line {self._env_lines} starting {name!r} "
                 "(expected 'agi_name: value')"
             )
         self._environment[match.group(1)] = match.group(2)

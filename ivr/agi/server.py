@@ -14,7 +14,7 @@ import logging
 from typing import Awaitable, Callable
 
 from .channel import AgiChannel
-from .errors import AgiError, AgiProtocolError
+from .errors import AgiError, AgiHangup, AgiProtocolError
 from .protocol import AgiConversation, AgiEnvironment, EnvironmentReceived, HangupNotice
 
 log = logging.getLogger("ivr.agi")
@@ -134,6 +134,8 @@ class FastAgiServer:
         )
         try:
             await route(channel, args)
+        except AgiHangup as exc:
+            log.info("call %s: caller hung up (%s)", environment.uniqueid, exc)
         except AgiError as exc:
             log.error("call %s ended by %s: %s", environment.uniqueid, exc.code, exc)
         except Exception:

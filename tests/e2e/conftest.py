@@ -137,3 +137,11 @@ def hotline(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFac
         yield Hotline(settings, flavour)
     finally:
         processes.down(settings)
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Under pytest-xdist (--dist loadgroup) each Asterisk flavour runs on its own worker."""
+    for item in items:
+        callspec = getattr(item, "callspec", None)
+        if callspec is not None and callspec.params.get("hotline") in FLAVOURS:
+            item.add_marker(pytest.mark.xdist_group(callspec.params["hotline"]))

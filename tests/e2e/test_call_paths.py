@@ -79,7 +79,7 @@ def test_garbage_keys_exhaust_the_retries(calls: dict[str, Record]) -> None:
     record = calls["presses_garbage_until_goodbye"]
     assert steps(record) == ["welcome", "main", "main:7", "main", "main:8", "main", "main:*",
                              "goodbye"]
-    assert record["outcome"] == "completed"
+    assert record["outcome"] == "invalid_input"
 
 
 def test_hanging_up_mid_prompt_still_leaves_a_record(calls: dict[str, Record],
