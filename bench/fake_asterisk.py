@@ -41,7 +41,7 @@ def reply_for(line: bytes) -> bytes:
 class _Session(asyncio.Protocol):
     """One fake call: send the environment, answer each command line immediately."""
 
-    def __init__(self, environment: bytes, run: "_Run") -> None:
+    def __init__(self, environment: bytes, run: _Run) -> None:
         self._environment = environment
         self._run = run
         self._buffer = b""

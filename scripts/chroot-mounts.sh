@@ -66,14 +66,33 @@ up() {
 }
 
 unmount() {
+  local tries=0
   if [ -e "$1" ] && mountpoint -q -- "$1"; then
-    umount -- "$1" || die "cannot unmount $1 (is a process still running inside $root?)"
+    # a process that was just stopped may hold the mount for a moment longer
+    until umount -- "$1" 2>/dev/null; do
+      tries=$((tries + 1))
+      if [ $tries -ge 50 ]; then
+        fuser -vm -- "$1" >&2 2>&1 || true
+        die "cannot unmount $1 (is a process still running inside $root?)"
+      fi
+      sleep 0.1
+    done
     log "unmounted $1"
   fi
 }
 
+# Other runtime folders still bound into this chroot (other hotline instances)?
+others_bound() {
+  awk -v root="$root" '$5 ~ "^"root"/" && $5 != root"/proc" && $5 !~ "^"root"/dev" {print $5}' \
+    /proc/self/mountinfo | grep -q .
+}
+
 down() {
   unmount "$target"
+  if others_bound; then
+    log "other folders are still bound into $root: /proc and /dev stay mounted"
+    return 0
+  fi
   unmount "$root/proc"
   unmount "$root/dev/pts"
   unmount "$root/dev"

@@ -134,6 +134,13 @@ def hotline(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFac
     )
     try:
         processes.up(settings, progress=False)
+    except BaseException as exc:
+        try:
+            processes.down(settings)
+        except Exception as cleanup:
+            exc.add_note(f"and stopping the half-started hotline failed too: {cleanup}")
+        raise
+    try:
         yield Hotline(settings, flavour)
     finally:
         processes.down(settings)
