@@ -40,6 +40,9 @@ class CallPlan:
     hangup_after_s: float | None = None   # we hang up this long after the last key
     max_call_s: float = 120.0   # give up waiting for the hotline to hang up
     count: int = 1              # simultaneous calls
+    source_ip: str = "127.0.0.1"   # where the call comes from (the trunk peers are matched by it)
+    account: tuple[str, str] | None = None  # (username, password): call as a SIP account
+    expect_rejection: bool = False  # the hotline must refuse this INVITE (401/403/404)
     tag: str = field(default_factory=lambda: secrets.token_hex(6))
 
     def __post_init__(self) -> None:
@@ -50,10 +53,63 @@ class CallPlan:
         bad = set(self.keys) - set(EVENTS) - set(" ")
         if bad:
             raise CallError(f"keys may be 0-9 * # and spaces, not {''.join(sorted(bad))!r}")
+        if not re.fullmatch(r"127(\.[0-9]{1,3}){3}", self.source_ip):
+            raise CallError(f"calls come from a loopback address, not {self.source_ip!r}")
+        if self.account and not all(re.fullmatch(r"[A-Za-z0-9_.-]{1,64}", part)
+                                    for part in self.account):
+            raise CallError("account name and password: letters, digits, _ . - only")
 
     def call_id(self, n: int) -> str:
         """The Call-ID of the n-th call (1-based), as the dialplan keeps it (0-9 A-Z a-z @ .)."""
-        return f"hc{self.tag}x{n}@127.0.0.1"
+        return f"hc{self.tag}x{n}@{self.source_ip}"
+
+
+def _invite(user: str, cseq: int, auth: str) -> str:
+    return f"""  <send retrans="500">
+    <![CDATA[
+      INVITE sip:[service]@[remote_ip]:[remote_port] SIP/2.0
+      Via: SIP/2.0/[transport] [local_ip]:[local_port];branch=[branch]
+      From: "Caller" <sip:{user}@[local_ip]:[local_port]>;tag=[pid]T[call_number]
+      To: <sip:[service]@[remote_ip]:[remote_port]>
+      Call-ID: [call_id]
+      CSeq: {cseq} INVITE
+      Contact: <sip:{user}@[local_ip]:[local_port]>
+      Max-Forwards: 70
+      User-Agent: hotline-call{auth}
+      Content-Type: application/sdp
+      Content-Length: [len]
+
+      v=0
+      o=caller 1 1 IN IP[local_ip_type] [local_ip]
+      s=-
+      c=IN IP[media_ip_type] [media_ip]
+      t=0 0
+      m=audio [media_port] RTP/AVP 0 101
+      a=rtpmap:0 PCMU/8000
+      a=rtpmap:101 telephone-event/8000
+      a=fmtp:101 0-16
+      a=sendrecv
+    ]]>
+  </send>
+  <recv response="100" optional="true"/>
+"""
+
+
+def _ack_failure(user: str, cseq: int) -> str:
+    """The ACK of a final non-2xx answer: same branch as the INVITE (RFC 3261 17.1.1.3)."""
+    return f"""  <send>
+    <![CDATA[
+      ACK sip:[service]@[remote_ip]:[remote_port] SIP/2.0
+      [last_Via:]
+      From: "Caller" <sip:{user}@[local_ip]:[local_port]>;tag=[pid]T[call_number]
+      [last_To:]
+      Call-ID: [call_id]
+      CSeq: {cseq} ACK
+      Max-Forwards: 70
+      Content-Length: 0
+    ]]>
+  </send>
+"""
 
 
 def _wait_or_bye(ms: int, then: str) -> str:
@@ -87,47 +143,35 @@ def scenario(plan: CallPlan, pcaps: list[Path]) -> str:
     else:
         body.append(f'  <recv request="BYE" timeout="{int(plan.max_call_s * 1000)}" '
                     f'ontimeout="hangup" next="bye"/>\n  <label id="hangup"/>\n')
-    caller = escape(plan.caller)
+    user = escape(plan.account[0] if plan.account else plan.caller)
+    invite = _invite(user, 1, "")
+    if plan.account:
+        auth = (f"\n      [authentication username={plan.account[0]} "
+                f"password={plan.account[1]}]")
+        invite += f"""  <recv response="401" auth="true"/>
+{_ack_failure(user, 1)}{_invite(user, 2, auth)}"""
+    if plan.expect_rejection:
+        return f"""<?xml version="1.0" encoding="ISO-8859-1" ?>
+<scenario name="hotline call refused">
+{invite}  <recv response="401" next="refused" optional="true"/>
+  <recv response="403" next="refused" optional="true"/>
+  <recv response="404"/>
+  <label id="refused"/>
+{_ack_failure(user, 2 if plan.account else 1)}</scenario>
+"""
     return f"""<?xml version="1.0" encoding="ISO-8859-1" ?>
 <scenario name="hotline call">
-  <send retrans="500">
-    <![CDATA[
-      INVITE sip:[service]@[remote_ip]:[remote_port] SIP/2.0
-      Via: SIP/2.0/[transport] [local_ip]:[local_port];branch=[branch]
-      From: "Caller" <sip:{caller}@[local_ip]:[local_port]>;tag=[pid]T[call_number]
-      To: <sip:[service]@[remote_ip]:[remote_port]>
-      Call-ID: [call_id]
-      CSeq: 1 INVITE
-      Contact: <sip:{caller}@[local_ip]:[local_port]>
-      Max-Forwards: 70
-      User-Agent: hotline-call
-      Content-Type: application/sdp
-      Content-Length: [len]
-
-      v=0
-      o=caller 1 1 IN IP[local_ip_type] [local_ip]
-      s=-
-      c=IN IP[media_ip_type] [media_ip]
-      t=0 0
-      m=audio [media_port] RTP/AVP 0 101
-      a=rtpmap:0 PCMU/8000
-      a=rtpmap:101 telephone-event/8000
-      a=fmtp:101 0-16
-      a=sendrecv
-    ]]>
-  </send>
-  <recv response="100" optional="true"/>
-  <recv response="180" optional="true"/>
+{invite}  <recv response="180" optional="true"/>
   <recv response="183" optional="true"/>
   <recv response="200" rtd="true"/>
   <send>
     <![CDATA[
       ACK sip:[service]@[remote_ip]:[remote_port] SIP/2.0
       Via: SIP/2.0/[transport] [local_ip]:[local_port];branch=[branch]
-      From: "Caller" <sip:{caller}@[local_ip]:[local_port]>;tag=[pid]T[call_number]
+      From: "Caller" <sip:{user}@[local_ip]:[local_port]>;tag=[pid]T[call_number]
       To: <sip:[service]@[remote_ip]:[remote_port]>[peer_tag_param]
       Call-ID: [call_id]
-      CSeq: 1 ACK
+      CSeq: {2 if plan.account else 1} ACK
       Max-Forwards: 70
       Content-Length: 0
     ]]>
@@ -136,10 +180,10 @@ def scenario(plan: CallPlan, pcaps: list[Path]) -> str:
     <![CDATA[
       BYE sip:[service]@[remote_ip]:[remote_port] SIP/2.0
       Via: SIP/2.0/[transport] [local_ip]:[local_port];branch=[branch]
-      From: "Caller" <sip:{caller}@[local_ip]:[local_port]>;tag=[pid]T[call_number]
+      From: "Caller" <sip:{user}@[local_ip]:[local_port]>;tag=[pid]T[call_number]
       To: <sip:[service]@[remote_ip]:[remote_port]>[peer_tag_param]
       Call-ID: [call_id]
-      CSeq: 2 BYE
+      CSeq: {3 if plan.account else 2} BYE
       Max-Forwards: 70
       Content-Length: 0
     ]]>
@@ -181,7 +225,7 @@ def place(plan: CallPlan, host: str, port: int, *, workdir: Path | None = None) 
                        encoding="iso-8859-1")
         timeout = plan.delay_ms / 1000 + plan.max_call_s + 30
         args = [sipp, f"{host}:{port}", "-sf", str(xml), "-s", plan.number,
-                "-i", "127.0.0.1", "-p", str(free_port(0, "127.0.0.1", socket.SOCK_DGRAM)),
+                "-i", plan.source_ip, "-p", str(free_port(0, plan.source_ip, socket.SOCK_DGRAM)),
                 "-mp", str(_free_media_port()), "-m", str(plan.count), "-l", str(plan.count),
                 "-r", str(max(plan.count, 10)), "-cid_str", f"hc{plan.tag}x%u@%s",
                 "-nostdin", "-timeout", f"{int(timeout)}s", "-timeout_error",

@@ -74,7 +74,7 @@ def save_path(session: Session, call_id: str, path: list[dict[str, Any]]) -> Non
 def close_call(
     session: Session, call_id: str, *, outcome: str, path: list[dict[str, Any]]
 ) -> None:
-    """The controller is done with the call. The journal may already have set the true end."""
+    """The controller is done with the call; the hang-up time comes from Asterisk's journal."""
     if outcome not in OUTCOMES:
         raise ValueError(f"unknown outcome {outcome!r}")
     call = session.scalar(select(Call).where(Call.call_id == call_id))
@@ -82,8 +82,7 @@ def close_call(
         return
     call.path = list(path)
     call.outcome = outcome
-    if call.ended_at is None:
-        call.ended_at = utcnow()
+    call.ivr_ended_at = utcnow()
     session.commit()
 
 

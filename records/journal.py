@@ -8,6 +8,7 @@ changes nothing, and every call ends with exactly one row keyed by its channel u
 from __future__ import annotations
 
 import csv
+import fcntl
 import io
 import logging
 import os
@@ -104,17 +105,35 @@ def apply(session: Session, entry: JournalEntry) -> None:
 
 
 def ingest(sessions: sessionmaker, path: Path) -> int:  # type: ignore[type-arg]
-    """Fold every complete line written since the last read into the call records."""
+    """Fold every complete line written since the last read into the call records.
+
+    Several processes may ingest the same journal (the controller, ``hotline calls``): a lock
+    file next to the journal makes them take turns, and applying a line twice changes nothing.
+    """
     try:
         stat = os.stat(path)
     except FileNotFoundError:
         return 0
+    with open(path.with_name(path.name + ".lock"), "a") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        try:
+            applied = _ingest_locked(sessions, path, stat)
+        finally:
+            fcntl.flock(lock, fcntl.LOCK_UN)
+    if applied:
+        log.info("call journal: %d line(s) folded into the call records", applied)
+    return applied
+
+
+def _ingest_locked(sessions: sessionmaker, path: Path,  # type: ignore[type-arg]
+                   stat: os.stat_result) -> int:
     applied = 0
     with sessions() as session:
         mark = session.get(JournalOffset, str(path))
         if mark is None:
             mark = JournalOffset(path=str(path), inode=stat.st_ino, offset=0)
             session.add(mark)
+            session.commit()
         if mark.inode != stat.st_ino or mark.offset > stat.st_size:
             mark.inode, mark.offset = stat.st_ino, 0  # rotated or truncated: start over
         with open(path, "rb") as f:
@@ -128,8 +147,6 @@ def ingest(sessions: sessionmaker, path: Path) -> int:  # type: ignore[type-arg]
                 applied += 1
         mark.offset += end
         session.commit()
-    if applied:
-        log.info("call journal: %d line(s) folded into the call records", applied)
     return applied
 
 

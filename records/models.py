@@ -27,7 +27,8 @@ class Call(Base):
     sip_call_id: Mapped[str | None] = mapped_column(String(128), index=True)
     caller_number: Mapped[str] = mapped_column(String(32), index=True, default="")
     started_at: Mapped[datetime] = mapped_column(DateTime, index=True)
-    ended_at: Mapped[datetime | None] = mapped_column(DateTime)
+    ended_at: Mapped[datetime | None] = mapped_column(DateTime)  # hang-up, from Asterisk
+    ivr_ended_at: Mapped[datetime | None] = mapped_column(DateTime)  # left the IVR
     path: Mapped[list[dict[str, Any]]] = mapped_column(JSON, default=list)
     outcome: Mapped[str] = mapped_column(String(32), default="in_progress")
     menu_version: Mapped[str | None] = mapped_column(String(64))
@@ -41,6 +42,7 @@ class Call(Base):
             "caller_number": self.caller_number,
             "started_at": self.started_at.isoformat() if self.started_at else None,
             "ended_at": self.ended_at.isoformat() if self.ended_at else None,
+            "ivr_ended_at": self.ivr_ended_at.isoformat() if self.ivr_ended_at else None,
             "path": self.path or [],
             "outcome": self.outcome,
             "menu_version": self.menu_version,

@@ -54,9 +54,12 @@ class AgiChannel:
         try:
             self._writer.write(data)
             await self._writer.drain()
-            answer = await asyncio.wait_for(
-                self._next_answer(), timeout if timeout is not None else self._command_timeout
-            )
+            limit = timeout if timeout is not None else self._command_timeout
+            if limit is None:
+                answer = await self._next_answer()
+            else:
+                async with asyncio.timeout(limit):
+                    answer = await self._next_answer()
         except (ConnectionError, asyncio.IncompleteReadError) as exc:
             self._conversation.close()
             raise AgiConnectionLost(f"AGI connection lost during {command}: {exc}") from exc

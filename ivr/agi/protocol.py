@@ -16,6 +16,7 @@ An illegal call raises and leaves the state unchanged.
 from __future__ import annotations
 
 import enum
+import functools
 import re
 from dataclasses import dataclass, field
 from typing import Mapping, Union
@@ -54,11 +55,17 @@ def quote_arg(value: str) -> str:
     return '"' + value.replace("\\", "\\\\").replace('"', '\\"') + '"'
 
 
-def build_command(command: str, *args: str) -> bytes:
-    """Encode one command line: upper-case command words, then every argument quoted."""
+@functools.lru_cache(maxsize=256)
+def _command_words(command: str) -> int:
+    """How many words the command has; refuses anything but upper-case words."""
     if not _COMMAND_WORDS.fullmatch(command):
         raise AgiArgumentError(f"not an AGI command: {command!r}")
-    if len(command.split()) + len(args) > MAX_COMMAND_WORDS - 1:
+    return len(command.split())
+
+
+def build_command(command: str, *args: str) -> bytes:
+    """Encode one command line: upper-case command words, then every argument quoted."""
+    if _command_words(command) + len(args) > MAX_COMMAND_WORDS - 1:
         raise AgiArgumentError(f"{command}: too many arguments ({len(args)})")
     line = " ".join([command, *(quote_arg(a) for a in args)]) + "\n"
     encoded = line.encode("utf-8")
@@ -102,7 +109,7 @@ class EnvironmentReceived:
     environment: AgiEnvironment
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Reply:
     """A ``200`` answer: ``result`` is the number, ``data`` what stood in parentheses."""
 
@@ -137,6 +144,20 @@ class State(enum.Enum):
 
 def parse_reply(line: str) -> Reply:
     """Parse ``200 result=N [(data)] [key=value ...]``."""
+    if line.startswith("200 result=") and "(" not in line:
+        # the common shape, without data in parentheses: no regular expressions needed
+        head, _, rest = line[11:].partition(" ")
+        try:
+            result = int(head)
+        except ValueError:
+            raise AgiProtocolError(f"malformed AGI reply line: {line[:200]!r}") from None
+        extras: dict[str, str] = {}
+        for token in rest.split():
+            key, equals, value = token.partition("=")
+            if not equals or not key.replace("_", "a").isalpha():
+                raise AgiProtocolError(f"unexpected text in AGI reply: {line[:200]!r}")
+            extras[key] = value
+        return Reply(result=result, data=None, extras=extras, raw=line)
     match = _REPLY.fullmatch(line)
     if not match or match.group(1) != "200":
         raise AgiProtocolError(f"malformed AGI reply line: {line[:200]!r}")
@@ -154,7 +175,7 @@ def parse_reply(line: str) -> Reply:
             if all(_EXTRA.fullmatch(t) for t in tail):
                 break
         data, rest = rest[2:close], rest[close + 1 :]
-    extras: dict[str, str] = {}
+    extras = {}
     for token in rest.split():
         if not _EXTRA.fullmatch(token):
             raise AgiProtocolError(f"unexpected text in AGI reply: {line[:200]!r}")
@@ -189,6 +210,12 @@ class AgiConversation:
     def receive_data(self, data: bytes) -> list[AgiEvent]:
         if self.state is State.CLOSED:
             raise AgiProtocolError("conversation is closed")
+        if not self._buffer and data.endswith(b"\n") and data.count(b"\n") == 1:
+            # the usual case: exactly one whole line (a reply) in one chunk
+            if len(data) > MAX_LINE_BYTES:
+                raise AgiProtocolError(f"line longer than {MAX_LINE_BYTES} bytes")
+            event = self._line(data[:-1].decode("utf-8", errors="replace").rstrip("\r"))
+            return [event] if event is not None else []
         self._buffer += data
         events: list[AgiEvent] = []
         while True:

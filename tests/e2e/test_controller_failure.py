@@ -73,3 +73,19 @@ def test_sigterm_lets_the_call_finish_its_step_then_hands_it_to_operators(
     hotline.start_controller()
     (again,) = hotline.call("1")
     assert again is not None and again["outcome"] == "completed"
+
+
+def test_asterisk_restart_the_controller_reconnects_to_ami(hotline: Hotline) -> None:
+    from hotline import processes
+
+    hotline.wait_until(lambda: (hotline.status() or {}).get("ami") == "connected", 20,
+                       "AMI connected")
+    processes.stop_asterisk(hotline.settings)
+    hotline.wait_until(lambda: (hotline.status() or {}).get("ami") != "connected", 20,
+                       "the controller noticed Asterisk is gone")
+    processes.start_asterisk(hotline.settings)
+    hotline.wait_until(lambda: (hotline.status() or {}).get("ami") == "connected", 40,
+                       "AMI reconnected")
+    (record,) = hotline.call("1")
+    assert record is not None and record["outcome"] == "completed"
+    assert "AMI connected" in hotline.controller_log()

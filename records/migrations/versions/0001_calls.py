@@ -21,6 +21,7 @@ def upgrade() -> None:
         sa.Column("caller_number", sa.String(32), nullable=False, index=True),
         sa.Column("started_at", sa.DateTime, nullable=False, index=True),
         sa.Column("ended_at", sa.DateTime),
+        sa.Column("ivr_ended_at", sa.DateTime),
         sa.Column("path", sa.JSON, nullable=False),
         sa.Column("outcome", sa.String(32), nullable=False),
         sa.Column("menu_version", sa.String(64)),

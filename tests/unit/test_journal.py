@@ -1,0 +1,159 @@
+"""Asterisk's call journal folded into the call records: exactly one record per call, whoever
+writes first, whatever is read twice."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import pytest
+from sqlalchemy import func, select
+
+from records import calls, journal
+from records.database import make_engine, make_sessions, migrate
+from records.models import Call
+
+RECORDED = Path(__file__).parent.parent / "fixtures" / "journal" / "calls-asterisk16.csv"
+
+
+@pytest.fixture
+def sessions(tmp_path: Path):  # type: ignore[no-untyped-def]
+    url = f"sqlite:///{tmp_path / 'records.db'}"
+    migrate(url)
+    engine = make_engine(url)
+    yield make_sessions(engine)
+    engine.dispose()
+
+
+def line(uniqueid: str = "100.1", outcome: str = "fallback", end: str = "1700000010.5",
+         dst: str = "", hotline: str = "1", queue_status: str = "JOINEMPTY") -> str:
+    return (f'"{hotline}","{uniqueid}","{uniqueid}","0909000111","hcabcx1@127.0.0.1",'
+            f'"PJSIP/trunk-00000001","{dst}","1700000000.25","1700000000.3","{end}","ANSWERED",'
+            f'"{outcome}","{queue_status}"\n')
+
+
+def count(sessions) -> int:  # type: ignore[no-untyped-def]
+    with sessions() as s:
+        return int(s.scalar(select(func.count()).select_from(Call)) or 0)
+
+
+def test_recorded_journal_lines_parse() -> None:
+    entries = [journal.parse_line(raw) for raw in RECORDED.read_text().splitlines()]
+    assert all(entries)
+    first = entries[0]
+    assert first is not None
+    assert first.call_id == "1795650412.0"
+    assert first.caller == "0909000111"
+    assert first.sip_call_id == "hc2d642755210ax1@127.0.0.1"
+    assert first.outcome == "completed"
+    assert first.end is not None and first.end > first.start
+
+
+@pytest.mark.parametrize("raw", [
+    "", "garbage", '"1","x"', line(hotline=""), line(uniqueid=""),
+    line().replace("1700000000.25", "not-a-time"), "\x00\xff", '"unterminated',
+])
+def test_lines_that_are_not_hotline_calls_are_skipped(raw: str) -> None:
+    assert journal.parse_line(raw) is None
+
+
+def test_a_call_the_controller_never_saw_gets_its_record_from_the_journal(
+        tmp_path: Path, sessions) -> None:  # type: ignore[no-untyped-def]
+    path = tmp_path / "calls.csv"
+    path.write_text(line())
+    assert journal.ingest(sessions, path) == 1
+    with sessions() as s:
+        (call,) = s.scalars(select(Call))
+        assert (call.call_id, call.outcome, call.queue_status) == ("100.1", "fallback", "JOINEMPTY")
+        assert call.path == [] and call.ended_at is not None
+
+
+def test_reading_twice_or_with_a_second_reader_changes_nothing(
+        tmp_path: Path, sessions) -> None:  # type: ignore[no-untyped-def]
+    path = tmp_path / "calls.csv"
+    shutil.copy(RECORDED, path)
+    lines = len(RECORDED.read_text().splitlines())
+    assert journal.ingest(sessions, path) == lines
+    assert journal.ingest(sessions, path) == 0
+    # another process that lost its offset (or a new database view) re-reads everything
+    with sessions() as s:
+        s.query(journal.JournalOffset).delete()
+        s.commit()
+    assert journal.ingest(sessions, path) == lines
+    assert count(sessions) == lines
+
+
+def test_a_half_written_last_line_waits_for_its_end(tmp_path: Path, sessions) -> None:  # type: ignore[no-untyped-def]
+    path = tmp_path / "calls.csv"
+    whole = line(uniqueid="1.1") + line(uniqueid="1.2")
+    path.write_text(whole[:-20])
+    assert journal.ingest(sessions, path) == 1
+    path.write_text(whole)
+    assert journal.ingest(sessions, path) == 1
+    assert count(sessions) == 2
+
+
+def test_a_rotated_journal_is_read_from_its_start(tmp_path: Path, sessions) -> None:  # type: ignore[no-untyped-def]
+    path = tmp_path / "calls.csv"
+    path.write_text(line(uniqueid="1.1") + line(uniqueid="1.2"))
+    journal.ingest(sessions, path)
+    path.unlink()
+    path.write_text(line(uniqueid="2.1"))
+    assert journal.ingest(sessions, path) == 1
+    assert count(sessions) == 3
+
+
+def test_the_controllers_record_keeps_its_path_and_outcome(tmp_path: Path, sessions) -> None:  # type: ignore[no-untyped-def]
+    with sessions() as s:
+        calls.open_call(s, call_id="100.1", caller_number="0909000111")
+        calls.close_call(s, "100.1", outcome="queued", path=[{"node": "welcome"}])
+    path = tmp_path / "calls.csv"
+    path.write_text(line(outcome="queued", dst="PJSIP/op07-00000003", queue_status=""))
+    journal.ingest(sessions, path)
+    with sessions() as s:
+        (call,) = s.scalars(select(Call))
+        assert call.outcome == "queued"
+        assert call.path == [{"node": "welcome"}]
+        assert call.operator == "op07"
+        assert str(call.ended_at) == "2023-11-14 22:13:30.500000"  # the journal's true end
+
+
+def test_a_call_left_in_progress_by_a_killed_controller_takes_the_dialplans_outcome(
+        tmp_path: Path, sessions) -> None:  # type: ignore[no-untyped-def]
+    with sessions() as s:
+        calls.open_call(s, call_id="100.1", caller_number="0909000111")
+        calls.save_path(s, "100.1", [{"node": "welcome"}, {"node": "main"}])
+    path = tmp_path / "calls.csv"
+    path.write_text(line(outcome="fallback"))
+    journal.ingest(sessions, path)
+    with sessions() as s:
+        (call,) = s.scalars(select(Call))
+        assert call.outcome == "fallback"
+        assert [e["node"] for e in call.path] == ["welcome", "main"]
+
+
+def test_a_hang_up_the_controller_never_closed_is_abandoned(tmp_path: Path, sessions) -> None:  # type: ignore[no-untyped-def]
+    path = tmp_path / "calls.csv"
+    path.write_text(line(outcome="in_progress"))
+    journal.ingest(sessions, path)
+    with sessions() as s:
+        assert s.scalars(select(Call)).one().outcome == "abandoned"
+
+
+def test_the_journal_first_then_the_controller_is_still_one_record(
+        tmp_path: Path, sessions) -> None:  # type: ignore[no-untyped-def]
+    path = tmp_path / "calls.csv"
+    path.write_text(line(outcome="in_progress"))
+    journal.ingest(sessions, path)
+    with sessions() as s:
+        calls.open_call(s, call_id="100.1", caller_number="0909000111", menu_version="abc")
+        calls.close_call(s, "100.1", outcome="completed", path=[])
+    assert count(sessions) == 1
+    with sessions() as s:
+        call = s.scalars(select(Call)).one()
+        assert (call.outcome, call.menu_version) == ("completed", "abc")
+
+
+def test_an_unknown_outcome_is_refused() -> None:
+    with pytest.raises(ValueError, match="unknown outcome"):
+        calls.close_call(None, "x", outcome="exploded", path=[])  # type: ignore[arg-type]
