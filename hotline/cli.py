@@ -158,6 +158,87 @@ def cmd_call(args: argparse.Namespace) -> int:
     return 0 if all(records) else 1
 
 
+REQUEST_RULES = config.PROJECT_ROOT / "dialplans" / "requests.yaml"
+
+
+def _fmt_age(seconds: float) -> str:
+    sign = "late " if seconds >= 0 else "left "
+    seconds = abs(seconds)
+    if seconds >= 86400:
+        return f"{sign}{seconds / 86400:.1f} d"
+    if seconds >= 3600:
+        return f"{sign}{seconds / 3600:.1f} h"
+    return f"{sign}{seconds / 60:.0f} min"
+
+
+def _request_dict(info: Any) -> dict[str, Any]:
+    return {"number": info.number, "type": info.type, "status": info.status,
+            "created_at": info.created_at.isoformat(), "deadline_at": info.deadline_at.isoformat(),
+            "escalation_level": info.escalation_level, "customer_code": info.customer_code,
+            "district_company": info.district_company_name,
+            "overdue_by_s": round(info.overdue_by_s)}
+
+
+def cmd_requests(args: argparse.Namespace) -> int:
+    from records import lookups, requests
+    from records.errors import RecordsError
+    from records.results import Found
+    from records.rules import load_rules
+
+    sessions = _records(_settings(args))
+    with sessions() as session:
+        try:
+            rules = load_rules(REQUEST_RULES)
+            if args.what == "overdue":
+                rows = lookups.overdue_requests(session, limit=args.limit)
+                if args.json:
+                    print(json.dumps([_request_dict(r) for r in rows], indent=2,
+                                     ensure_ascii=False))
+                    return 0
+                if not rows:
+                    print("no overdue requests")
+                for r in rows:
+                    print(f"{r.number}  {r.type:<18} {r.status:<11} level {r.escalation_level}  "
+                          f"{_fmt_age(r.overdue_by_s):<12} {r.district_company_name or '-'}  "
+                          f"{r.customer_code or ''}")
+                return 0
+            if args.what == "create":
+                customer_id = None
+                if args.customer:
+                    found = lookups.customer_by_code(session, args.customer)
+                    if not isinstance(found, Found):
+                        print(f"hotline requests: customer {args.customer}: {found}",
+                              file=sys.stderr)
+                        return 2
+                    customer_id = found.value.id
+                created = requests.create(session, rules, request_type=args.type,
+                                          actor=args.by, customer_id=customer_id,
+                                          caller_number=args.caller or "",
+                                          description=args.note or "")
+                print(json.dumps({"number": created.number,
+                                  "deadline_at": created.deadline_at.isoformat(),
+                                  "forwarded": created.forwarded}))
+                return 0
+            if args.what == "show":
+                result = lookups.request_by_number(session, args.number)
+                if not isinstance(result, Found):
+                    print(f"hotline requests: {result}", file=sys.stderr)
+                    return 1
+                print(json.dumps(_request_dict(result.value), indent=2, ensure_ascii=False))
+                return 0
+            if args.what == "set":
+                requests.change_status(session, args.number, args.status, actor=args.by,
+                                       note=args.note or "")
+                return 0
+            if args.what == "escalate":
+                print(f"{requests.escalate(session, rules)} request(s) escalated")
+                return 0
+        except RecordsError as exc:
+            print(f"hotline requests: {exc}", file=sys.stderr)
+            return 2
+    return 2
+
+
 def cmd_prompts_build(args: argparse.Namespace) -> int:
     from ivr.prompts import PromptError, build
 
@@ -219,6 +300,28 @@ def parser() -> argparse.ArgumentParser:
     calls.add_argument("--last", type=int, default=10)
     calls.add_argument("--json", action="store_true")
     calls.set_defaults(func=cmd_calls)
+
+    req = sub.add_parser("requests", help="customer requests").add_subparsers(
+        dest="what", required=True)
+    overdue = req.add_parser("overdue", help="open requests past their deadline")
+    overdue.add_argument("--limit", type=int, default=200)
+    overdue.add_argument("--json", action="store_true")
+    create = req.add_parser("create", help="create a request; prints its number")
+    create.add_argument("--type", required=True)
+    create.add_argument("--customer", help="customer code (PE + 11 digits)")
+    create.add_argument("--caller")
+    create.add_argument("--note")
+    create.add_argument("--by", required=True, help="who creates it (e.g. op07)")
+    show = req.add_parser("show", help="a request's status and deadline")
+    show.add_argument("number")
+    setter = req.add_parser("set", help="change a request's status")
+    setter.add_argument("number")
+    setter.add_argument("status")
+    setter.add_argument("--by", required=True)
+    setter.add_argument("--note")
+    req.add_parser("escalate", help="run the escalation job once")
+    for command in (overdue, create, show, setter, req.choices["escalate"]):
+        command.set_defaults(func=cmd_requests)
 
     prompts = sub.add_parser("prompts", help="prompt audio").add_subparsers(dest="what",
                                                                             required=True)

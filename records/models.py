@@ -1,16 +1,141 @@
-"""Typed SQLAlchemy models of the customer-care records."""
+"""Typed SQLAlchemy models of the customer-care records.
+
+Times are naive UTC datetimes; dates (bill periods, due dates) are calendar dates in Ho Chi
+Minh City. Money is whole đồng in integers.
+"""
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import JSON, BigInteger, DateTime, Integer, String
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    Boolean,
+    Date,
+    DateTime,
+    Float,
+    ForeignKey,
+    Index,
+    Integer,
+    String,
+    Text,
+    UniqueConstraint,
+)
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 
 class Base(DeclarativeBase):
     pass
+
+
+class DistrictCompany(Base):
+    """A district power company (Công ty Điện lực) that acts on forwarded requests."""
+
+    __tablename__ = "district_companies"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    code: Mapped[str] = mapped_column(String(16), unique=True)
+    name: Mapped[str] = mapped_column(String(128))
+
+
+class Customer(Base):
+    __tablename__ = "customers"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    code: Mapped[str] = mapped_column(String(13), unique=True)  # PE + 11 digits
+    name: Mapped[str] = mapped_column(String(128))
+    address: Mapped[str] = mapped_column(String(256))
+    district_company_id: Mapped[int] = mapped_column(ForeignKey("district_companies.id"))
+    area: Mapped[str] = mapped_column(String(64))    # ward/commune, e.g. "Q1-BEN-NGHE"
+    feeder: Mapped[str] = mapped_column(String(32))  # medium-voltage feeder, e.g. "SG-471"
+
+    __table_args__ = (Index("ix_customers_feeder", "feeder"),)
+
+
+class CustomerPhone(Base):
+    """A phone number a customer calls from, normalised to digits (leading 0, no +84)."""
+
+    __tablename__ = "customer_phones"
+
+    customer_id: Mapped[int] = mapped_column(ForeignKey("customers.id"), primary_key=True)
+    phone: Mapped[str] = mapped_column(String(20), primary_key=True)
+
+    __table_args__ = (Index("ix_customer_phones_phone", "phone"),)
+
+
+class Bill(Base):
+    __tablename__ = "bills"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    customer_id: Mapped[int] = mapped_column(ForeignKey("customers.id"))
+    period: Mapped[date] = mapped_column(Date)  # first day of the billed month
+    kwh: Mapped[int] = mapped_column(Integer)
+    amount: Mapped[int] = mapped_column(BigInteger)  # đồng, VAT included
+    due_date: Mapped[date] = mapped_column(Date)
+    paid: Mapped[bool] = mapped_column(Boolean, default=False)
+    paid_date: Mapped[date | None] = mapped_column(Date)
+
+    __table_args__ = (
+        UniqueConstraint("customer_id", "period", name="uq_bills_customer_period"),
+        Index("ix_bills_unpaid", "customer_id", "paid"),
+    )
+
+
+class OutageWindow(Base):
+    """A planned power cut for an area or a feeder."""
+
+    __tablename__ = "outage_windows"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    district_company_id: Mapped[int] = mapped_column(ForeignKey("district_companies.id"))
+    area: Mapped[str | None] = mapped_column(String(64))
+    feeder: Mapped[str | None] = mapped_column(String(32))
+    starts_at: Mapped[datetime] = mapped_column(DateTime)
+    ends_at: Mapped[datetime] = mapped_column(DateTime)
+    reason: Mapped[str] = mapped_column(String(256))
+    status: Mapped[str] = mapped_column(String(16), default="planned")  # planned|cancelled|done
+
+    __table_args__ = (
+        Index("ix_outage_windows_feeder", "feeder", "starts_at"),
+        Index("ix_outage_windows_area", "area", "starts_at"),
+    )
+
+
+class Request(Base):
+    """A customer's request, forwarded to a district company and tracked against a deadline."""
+
+    __tablename__ = "requests"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    number: Mapped[str] = mapped_column(String(12), unique=True)  # what the caller keys in
+    type: Mapped[str] = mapped_column(String(32))
+    customer_id: Mapped[int | None] = mapped_column(ForeignKey("customers.id"), index=True)
+    district_company_id: Mapped[int | None] = mapped_column(ForeignKey("district_companies.id"))
+    caller_number: Mapped[str] = mapped_column(String(32), default="", index=True)
+    description: Mapped[str] = mapped_column(Text, default="")
+    created_at: Mapped[datetime] = mapped_column(DateTime)
+    deadline_at: Mapped[datetime] = mapped_column(DateTime)
+    status: Mapped[str] = mapped_column(String(16))
+    escalation_level: Mapped[int] = mapped_column(Integer, default=0)
+    priority: Mapped[int] = mapped_column(Integer, default=0)
+
+    __table_args__ = (Index("ix_requests_open_deadline", "status", "deadline_at"),)
+
+
+class RequestEvent(Base):
+    """Every status change and escalation of a request: who, when, what."""
+
+    __tablename__ = "request_events"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    request_id: Mapped[int] = mapped_column(ForeignKey("requests.id"), index=True)
+    at: Mapped[datetime] = mapped_column(DateTime)
+    status: Mapped[str] = mapped_column(String(16))
+    actor: Mapped[str] = mapped_column(String(64))
+    note: Mapped[str] = mapped_column(Text, default="")
+    escalation_level: Mapped[int] = mapped_column(Integer, default=0)
 
 
 class Call(Base):
@@ -26,6 +151,7 @@ class Call(Base):
     call_id: Mapped[str] = mapped_column(String(64), unique=True)
     sip_call_id: Mapped[str | None] = mapped_column(String(128), index=True)
     caller_number: Mapped[str] = mapped_column(String(32), index=True, default="")
+    customer_id: Mapped[int | None] = mapped_column(ForeignKey("customers.id"), index=True)
     started_at: Mapped[datetime] = mapped_column(DateTime, index=True)
     ended_at: Mapped[datetime | None] = mapped_column(DateTime)  # hang-up, from Asterisk
     ivr_ended_at: Mapped[datetime | None] = mapped_column(DateTime)  # left the IVR
@@ -33,13 +159,16 @@ class Call(Base):
     outcome: Mapped[str] = mapped_column(String(32), default="in_progress")
     menu_version: Mapped[str | None] = mapped_column(String(64))
     queue_status: Mapped[str | None] = mapped_column(String(32))
+    queue_wait_s: Mapped[float | None] = mapped_column(Float)
     operator: Mapped[str | None] = mapped_column(String(32))
+    wrap_up_code: Mapped[str | None] = mapped_column(String(32))
 
     def as_dict(self) -> dict[str, Any]:
         return {
             "call_id": self.call_id,
             "sip_call_id": self.sip_call_id,
             "caller_number": self.caller_number,
+            "customer_id": self.customer_id,
             "started_at": self.started_at.isoformat() if self.started_at else None,
             "ended_at": self.ended_at.isoformat() if self.ended_at else None,
             "ivr_ended_at": self.ivr_ended_at.isoformat() if self.ivr_ended_at else None,
@@ -47,8 +176,21 @@ class Call(Base):
             "outcome": self.outcome,
             "menu_version": self.menu_version,
             "queue_status": self.queue_status,
+            "queue_wait_s": self.queue_wait_s,
             "operator": self.operator,
+            "wrap_up_code": self.wrap_up_code,
         }
+
+
+class CallRequest(Base):
+    """A request a call created or asked about."""
+
+    __tablename__ = "call_requests"
+
+    call_id: Mapped[int] = mapped_column(ForeignKey("calls.id"), primary_key=True)
+    request_id: Mapped[int] = mapped_column(ForeignKey("requests.id"), primary_key=True,
+                                            index=True)
+    relation: Mapped[str] = mapped_column(String(16))  # created | asked
 
 
 class JournalOffset(Base):

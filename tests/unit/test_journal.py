@@ -10,17 +10,15 @@ import pytest
 from sqlalchemy import func, select
 
 from records import calls, journal
-from records.database import make_engine, make_sessions, migrate
+from records.database import make_engine, make_sessions
 from records.models import Call
 
 RECORDED = Path(__file__).parent.parent / "fixtures" / "journal" / "calls-asterisk16.csv"
 
 
 @pytest.fixture
-def sessions(tmp_path: Path):  # type: ignore[no-untyped-def]
-    url = f"sqlite:///{tmp_path / 'records.db'}"
-    migrate(url)
-    engine = make_engine(url)
+def sessions(database_url: str):  # type: ignore[no-untyped-def]
+    engine = make_engine(database_url)
     yield make_sessions(engine)
     engine.dispose()
 

@@ -1,0 +1,241 @@
+"""The lookups the IVR and the operators need, each one SQL query, each a typed result.
+
+Functions take a SQLAlchemy session and plain values and return :mod:`records.results`;
+malformed input is answered without touching the database.
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import datetime, timedelta
+
+from sqlalchemy import (
+    DateTime,
+    Integer,
+    Select,
+    case,
+    cast,
+    func,
+    literal,
+    null,
+    or_,
+    select,
+    union_all,
+)
+from sqlalchemy.orm import Session
+
+from .models import Bill, Call, Customer, CustomerPhone, DistrictCompany, OutageWindow, Request
+from .results import (
+    BillInfo,
+    BillStatus,
+    CallSummary,
+    CustomerInfo,
+    Found,
+    Invalid,
+    NotFound,
+    OutageInfo,
+    RequestInfo,
+    Result,
+    ScreenPop,
+)
+
+OPEN_STATUSES = ("open", "forwarded", "in_progress")
+_CODE_DIGITS = re.compile(r"[0-9]{11}")
+_PHONE = re.compile(r"0[0-9]{8,10}")
+
+
+def utcnow() -> datetime:
+    from .calls import utcnow as now
+
+    return now()
+
+
+# -- input shapes ---------------------------------------------------------------------------------
+
+def customer_code(text: str) -> str | Invalid:
+    """``PE`` + 11 digits; callers key only the 11 digits (``PE`` implied)."""
+    cleaned = re.sub(r"[\s.\-]", "", text or "").upper()
+    digits = cleaned[2:] if cleaned.startswith("PE") else cleaned
+    if not _CODE_DIGITS.fullmatch(digits):
+        return Invalid("customer_code", "a customer code is PE followed by 11 digits")
+    return "PE" + digits
+
+
+def phone_number(text: str) -> str | Invalid:
+    """A Vietnamese number as stored: leading 0, no +84 (``+84 90 912 3456`` -> ``0909123456``)."""
+    digits = re.sub(r"[^0-9+]", "", text or "")
+    if digits.startswith("+84"):
+        digits = "0" + digits[3:]
+    elif digits.startswith("84") and len(digits) >= 11:
+        digits = "0" + digits[2:]
+    if not _PHONE.fullmatch(digits):
+        return Invalid("phone", "not a Vietnamese phone number")
+    return digits
+
+
+def luhn_digit(digits: str) -> str:
+    total = 0
+    for i, ch in enumerate(reversed(digits)):
+        d = int(ch)
+        if i % 2 == 0:
+            d *= 2
+            d -= 9 if d > 9 else 0
+        total += d
+    return str((10 - total % 10) % 10)
+
+
+def request_number(text: str) -> str | Invalid:
+    """Request numbers end with a Luhn check digit, so most mistyped numbers are caught here."""
+    digits = re.sub(r"\s", "", text or "")
+    if not digits.isdigit() or not 6 <= len(digits) <= 12:
+        return Invalid("request_number", "a request number is 8 digits")
+    if luhn_digit(digits[:-1]) != digits[-1]:
+        return Invalid("request_number", "the check digit does not match: a digit is wrong")
+    return digits
+
+
+# -- lookups -------------------------------------------------------------------------------------
+
+def _customer_query() -> Select:  # type: ignore[type-arg]
+    return select(Customer.id, Customer.code, Customer.name, Customer.address,
+                  DistrictCompany.code, DistrictCompany.name, Customer.area,
+                  Customer.feeder).join(DistrictCompany,
+                                        DistrictCompany.id == Customer.district_company_id)
+
+
+def customer_by_code(session: Session, text: str) -> Result[CustomerInfo]:
+    code = customer_code(text)
+    if isinstance(code, Invalid):
+        return code
+    row = session.execute(_customer_query().where(Customer.code == code)).first()
+    if row is None:
+        return NotFound("customer", code)
+    return Found(CustomerInfo(*row))
+
+
+def customers_by_phone(session: Session, text: str) -> Result[tuple[CustomerInfo, ...]]:
+    phone = phone_number(text)
+    if isinstance(phone, Invalid):
+        return phone
+    rows = session.execute(
+        _customer_query().join(CustomerPhone, CustomerPhone.customer_id == Customer.id)
+        .where(CustomerPhone.phone == phone).order_by(Customer.code).limit(20)
+    ).all()
+    if not rows:
+        return NotFound("customer", phone)
+    return Found(tuple(CustomerInfo(*row) for row in rows))
+
+
+def bill_status(session: Session, customer_id: int) -> Result[BillStatus]:
+    """The latest bill, and the total and count of unpaid bills, in one query."""
+    unpaid = case((Bill.paid.is_(False), Bill.amount), else_=0)
+    row = session.execute(
+        select(Bill.period, Bill.kwh, Bill.amount, Bill.due_date, Bill.paid, Bill.paid_date,
+               func.sum(unpaid).over(), func.sum(case((Bill.paid.is_(False), 1), else_=0)).over())
+        .where(Bill.customer_id == customer_id)
+        .order_by(Bill.period.desc()).limit(1)
+    ).first()
+    if row is None:
+        return Found(BillStatus(latest=None, unpaid_total=0, unpaid_count=0))
+    return Found(BillStatus(latest=BillInfo(*row[:6]), unpaid_total=int(row[6] or 0),
+                            unpaid_count=int(row[7] or 0)))
+
+
+def planned_outages(session: Session, customer: CustomerInfo, days: int = 7,
+                    now: datetime | None = None) -> Result[tuple[OutageInfo, ...]]:
+    """Planned cuts on the customer's feeder or area that end after now and start within
+    ``days``; one query (two index ranges combined)."""
+    if not 1 <= days <= 60:
+        return Invalid("days", "ask for 1 to 60 days")
+    now = now or utcnow()
+    until = now + timedelta(days=days)
+    rows = session.execute(
+        select(OutageWindow.starts_at, OutageWindow.ends_at, OutageWindow.reason,
+               OutageWindow.area, OutageWindow.feeder, OutageWindow.status)
+        .where(or_(OutageWindow.feeder == customer.feeder, OutageWindow.area == customer.area),
+               OutageWindow.status == "planned", OutageWindow.starts_at < until,
+               OutageWindow.ends_at > now)
+        .order_by(OutageWindow.starts_at).limit(20)
+    ).all()
+    return Found(tuple(OutageInfo(*row) for row in rows))
+
+
+def _request_query() -> Select:  # type: ignore[type-arg]
+    return (select(Request.number, Request.type, Request.status, Request.created_at,
+                   Request.deadline_at, Request.escalation_level, Customer.code,
+                   DistrictCompany.name)
+            .outerjoin(Customer, Customer.id == Request.customer_id)
+            .outerjoin(DistrictCompany, DistrictCompany.id == Request.district_company_id))
+
+
+def _request_info(row: tuple, now: datetime) -> RequestInfo:  # type: ignore[type-arg]
+    return RequestInfo(*row, overdue_by_s=(now - row[4]).total_seconds())
+
+
+def request_by_number(session: Session, text: str, now: datetime | None = None
+                      ) -> Result[RequestInfo]:
+    number = request_number(text)
+    if isinstance(number, Invalid):
+        return number
+    now = now or utcnow()
+    row = session.execute(_request_query().where(Request.number == number)).first()
+    if row is None:
+        return NotFound("request", number)
+    return Found(_request_info(tuple(row), now))
+
+
+def screen_pop(session: Session, caller_number: str, customer_id: int | None = None,
+               last: int = 5, now: datetime | None = None) -> Result[ScreenPop]:
+    """What the operator sees at pickup: the caller's last calls and open requests (one
+    UNION ALL query over both, newest first)."""
+    phone = phone_number(caller_number)
+    number = phone if isinstance(phone, str) else re.sub(r"[^0-9+]", "", caller_number)[:20]
+    if not number and customer_id is None:
+        return Invalid("caller", "no caller number and no customer")
+    now = now or utcnow()
+    by_call = [Call.caller_number == number] + ([Call.customer_id == customer_id]
+                                                 if customer_id is not None else [])
+    by_request = [Request.caller_number == number] + (
+        [Request.customer_id == customer_id] if customer_id is not None else [])
+    calls = (select(literal("call").label("kind"), Call.started_at.label("at"),
+                    Call.outcome.label("a"), Call.operator.label("b"),
+                    Call.wrap_up_code.label("c"), cast(null(), DateTime).label("d"),
+                    cast(null(), Integer).label("e"), null().label("f"), null().label("g"))
+             .where(or_(*by_call), Call.outcome != "in_progress")
+             .order_by(Call.started_at.desc()).limit(last).subquery())
+    requests = (select(literal("request").label("kind"), Request.created_at.label("at"),
+                       Request.number.label("a"), Request.type.label("b"),
+                       Request.status.label("c"), Request.deadline_at.label("d"),
+                       Request.escalation_level.label("e"), Customer.code.label("f"),
+                       DistrictCompany.name.label("g"))
+                .outerjoin(Customer, Customer.id == Request.customer_id)
+                .outerjoin(DistrictCompany, DistrictCompany.id == Request.district_company_id)
+                .where(or_(*by_request), Request.status.in_(OPEN_STATUSES))
+                .order_by(Request.deadline_at).limit(20).subquery())
+    rows = session.execute(union_all(select(calls), select(requests))).all()
+    call_rows = sorted((r for r in rows if r.kind == "call"), key=lambda r: r.at, reverse=True)
+    request_rows = sorted((r for r in rows if r.kind == "request"), key=lambda r: r.d)
+    return Found(ScreenPop(
+        caller_number=number,
+        calls=tuple(CallSummary(r.at, r.a, r.b, r.c) for r in call_rows),
+        open_requests=tuple(
+            RequestInfo(r.a, r.b, r.c, r.at, r.d, int(r.e), r.f, r.g,
+                        (now - r.d).total_seconds()) for r in request_rows),
+    ))
+
+
+def overdue_requests(session: Session, now: datetime | None = None, limit: int = 200
+                     ) -> list[RequestInfo]:
+    now = now or utcnow()
+    rows = session.execute(
+        _request_query().where(Request.status.in_(OPEN_STATUSES), Request.deadline_at < now)
+        .order_by(Request.deadline_at).limit(limit)
+    ).all()
+    return [_request_info(tuple(row), now) for row in rows]
+
+
+__all__ = [
+    "OPEN_STATUSES", "bill_status", "customer_by_code", "customer_code", "customers_by_phone",
+    "luhn_digit", "overdue_requests", "phone_number", "planned_outages", "request_by_number",
+    "request_number", "screen_pop",
+]
