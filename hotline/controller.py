@@ -22,9 +22,10 @@ from ivr.agi.server import FastAgiServer
 from ivr.menu import Menu, MenuError, load_menu
 from ivr.prompts import load_catalogue
 from ivr.service import IvrService
-from records import journal
+from records import journal, requests
+from records.rules import load_rules
 from records.database import make_engine, make_sessions, migrate
-from records.store import CallStore
+from records.store import RecordsStore
 
 from .config import PROJECT_ROOT, Settings
 from .processes import control_socket
@@ -32,15 +33,20 @@ from .processes import control_socket
 log = logging.getLogger("hotline.controller")
 
 CATALOGUE = PROJECT_ROOT / "prompts" / "catalogue.yaml"
+REQUEST_RULES = PROJECT_ROOT / "dialplans" / "requests.yaml"
 
 
 class Controller:
     def __init__(self, settings: Settings) -> None:
         self.settings = settings
         self.started = time.time()
-        migrate(settings.database_url)
-        self.sessions = make_sessions(make_engine(settings.database_url))
-        self.store = CallStore(self.sessions)
+        try:
+            migrate(settings.database_url)
+        except Exception as exc:  # calls are still served; their records wait in the spool
+            log.error("database unavailable at start (%s); call records will be spooled", exc)
+        # a caller never waits more than about a second for a locked or dead database
+        self.sessions = make_sessions(make_engine(settings.database_url, busy_timeout_ms=1000))
+        self.store = RecordsStore(self.sessions, settings.runtime / "spool" / "calls.jsonl")
         self.menu: Menu = load_menu(Path(settings.menu_file), set(load_catalogue(CATALOGUE)))
         self.stopping = asyncio.Event()
         self.ivr = IvrService(lambda: self.menu, self.store, settings.sounds, self.stopping)
@@ -61,9 +67,11 @@ class Controller:
         loop = asyncio.get_running_loop()
         for sig in (signal.SIGTERM, signal.SIGINT):
             loop.add_signal_handler(sig, self.stopping.set)
+        await self.store.start()
         await self.agi.start()
         await self.ami.start()
         self._spawn(self._journal_loop(), "call journal")
+        self._spawn(self._escalation_loop(), "request escalation")
         self._control = await asyncio.start_unix_server(
             self._control_client, path=str(control_socket(self.settings)))
         os.chmod(control_socket(self.settings), 0o600)
@@ -77,7 +85,7 @@ class Controller:
             task.cancel()
         await asyncio.gather(*self._tasks, return_exceptions=True)
         await asyncio.to_thread(journal.ingest, self.sessions, self.settings.cdr_journal)
-        self.store.shutdown()
+        await self.store.shutdown()
         control_socket(self.settings).unlink(missing_ok=True)
         log.info("controller stopped")
 
@@ -100,13 +108,34 @@ class Controller:
 
         path = self.settings.cdr_journal
         path.parent.mkdir(parents=True, exist_ok=True)
-        await asyncio.to_thread(journal.ingest, self.sessions, path)
+        try:
+            await asyncio.to_thread(journal.ingest, self.sessions, path)
+        except Exception:
+            log.exception("call journal: ingest failed; retried on the next change")
         async for _changes in awatch(path.parent, stop_event=self.stopping, debounce=50,
                                      step=20, rust_timeout=1000):
             try:
                 await asyncio.to_thread(journal.ingest, self.sessions, path)
             except Exception:
                 log.exception("call journal: ingest failed; retried on the next change")
+
+    # -- requests ------------------------------------------------------------------------------
+
+    async def _escalation_loop(self, every_s: float = 60.0) -> None:
+        """Raise the escalation level of requests whose deadline is near or past (idempotent,
+        safe with several controllers on one database)."""
+        while not self.stopping.is_set():
+            try:
+                rules = load_rules(REQUEST_RULES)
+                raised = await self.store.run(lambda s: requests.escalate(s, rules), 30)
+                if raised:
+                    log.info("escalation: %d request(s) raised a level", raised)
+            except Exception as exc:
+                log.error("escalation job failed (%s); next try in %.0f s", exc, every_s)
+            try:
+                await asyncio.wait_for(self.stopping.wait(), every_s)
+            except TimeoutError:
+                pass
 
     # -- AMI --------------------------------------------------------------------------------------
 
@@ -139,6 +168,7 @@ class Controller:
             "lines_in_use": await self.lines_in_use(),
             "ivr_lines": self.settings.ivr_lines,
             "menu": {"file": self.menu.source, "version": self.menu.version},
+            "records_spooled": self.store.spooled,
         }
 
     async def _control_client(self, reader: asyncio.StreamReader,

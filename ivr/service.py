@@ -14,7 +14,8 @@ import re
 from pathlib import Path
 from typing import Any, Callable
 
-from records.store import CallStore
+from records.calls import utcnow
+from records.store import RecordsStore
 
 from . import stepper
 from .agi.channel import AgiChannel
@@ -37,7 +38,7 @@ class IvrService:
     def __init__(
         self,
         menu: Callable[[], Menu],
-        store: CallStore,
+        store: RecordsStore,
         sounds: Path,
         stopping: asyncio.Event,
         language: str = "vi",
@@ -57,8 +58,9 @@ class IvrService:
         caller = filter_caller(args[0] if args else env.get("agi_callerid"))
         sip_call_id = re.sub(r"[^0-9A-Za-z@.]", "", args[1])[:128] if len(args) > 1 else None
         menu = self._menu()  # the call keeps this version even if the file changes meanwhile
-        await self._store.open(call_id=call_id, caller_number=caller,
+        await self._store.open(call_id=call_id, caller_number=caller, started_at=utcnow(),
                                sip_call_id=sip_call_id or None, menu_version=menu.version)
+        saving: set[asyncio.Task[None]] = set()
         log.info("call %s from %s enters menu %s", call_id, caller or "anonymous", menu.version)
         path: list[dict[str, Any]] = []
         outcome = "abandoned"
@@ -73,7 +75,10 @@ class IvrService:
                     path.append({"event": "controller_stopping"})
                     effect = stepper.Finish(prompts=("transfer_operator",), outcome="queued",
                                             route="queue")
-                await self._store.save_path(call_id, path)
+                # recorded in the background, in order, so no keypress waits for the database
+                task = asyncio.create_task(self._store.save_path(call_id, list(path)))
+                saving.add(task)
+                task.add_done_callback(saving.discard)
             outcome = effect.outcome
             await channel.set_variable("CDR(hotline_outcome)", outcome)
             for prompt in effect.prompts:
@@ -88,9 +93,10 @@ class IvrService:
             outcome = "fallback"
         except asyncio.CancelledError:
             path.append({"event": "controller_stopped"})
-            outcome = "fallback"
-            await self._store.close(call_id, outcome, path)
+            await asyncio.gather(*saving, return_exceptions=True)
+            await self._store.close(call_id, "fallback", path)
             raise
+        await asyncio.gather(*saving, return_exceptions=True)
         await self._store.close(call_id, outcome, path)
         log.info("call %s leaves the IVR: %s", call_id, outcome)
 

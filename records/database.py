@@ -16,21 +16,27 @@ log = logging.getLogger("records")
 MIGRATIONS = Path(__file__).parent / "migrations"
 
 
-def make_engine(url: str) -> Engine:
+def make_engine(url: str, *, busy_timeout_ms: int = 5000) -> Engine:
+    """An engine; ``busy_timeout_ms`` bounds how long a statement waits for a lock (SQLite) or
+    runs at all (PostgreSQL statement_timeout), so a stuck database cannot hang a caller."""
     if url.startswith("sqlite"):
-        engine = create_engine(url, connect_args={"timeout": 5})
+        engine = create_engine(url, connect_args={"timeout": busy_timeout_ms / 1000})
 
         @event.listens_for(engine, "connect")
         def _pragmas(dbapi_connection: Any, _record: Any) -> None:
             cursor = dbapi_connection.cursor()
             cursor.execute("PRAGMA journal_mode=WAL")
             cursor.execute("PRAGMA synchronous=NORMAL")
-            cursor.execute("PRAGMA busy_timeout=5000")
+            cursor.execute(f"PRAGMA busy_timeout={int(busy_timeout_ms)}")
             cursor.execute("PRAGMA foreign_keys=ON")
             cursor.close()
 
         return engine
-    return create_engine(url, pool_pre_ping=True, pool_size=5, max_overflow=5)
+    return create_engine(
+        url, pool_pre_ping=True, pool_size=5, max_overflow=5, pool_timeout=2,
+        connect_args={"connect_timeout": 2,
+                      "options": f"-c statement_timeout={int(busy_timeout_ms)}"},
+    )
 
 
 def make_sessions(engine: Engine) -> sessionmaker:  # type: ignore[type-arg]
