@@ -16,7 +16,7 @@ $(VENV)/.installed: pyproject.toml | deps
 	touch $@
 
 run: install
-	$(HOTLINE) up
+	$(HOTLINE) up --demo
 
 stop:
 	$(HOTLINE) down

@@ -12,6 +12,7 @@ from typing import Any
 from . import config, processes
 
 CATALOGUE = config.PROJECT_ROOT / "prompts" / "catalogue.yaml"
+AGENTS = config.PROJECT_ROOT / "dialplans" / "agents.yaml"
 RECORDED = config.PROJECT_ROOT / "prompts" / "recorded"
 
 
@@ -26,7 +27,7 @@ def cmd_up(args: argparse.Namespace) -> int:
         menu_file=str(Path(args.menu).resolve()) if args.menu else None,
     )
     print(f"[hotline] runtime folder {settings.runtime}")
-    processes.up(settings)
+    processes.up(settings, demo=args.demo)
     _how_to_dial(settings)
     return 0
 
@@ -251,17 +252,47 @@ def cmd_prompts_build(args: argparse.Namespace) -> int:
     return 0
 
 
-def cmd_ivr_validate(args: argparse.Namespace) -> int:
-    from ivr.menu import MenuError, load_menu
-    from ivr.prompts import load_catalogue
+def _menu_files(path: str, sounds: Path | None = None):  # type: ignore[no-untyped-def]
+    from ivr.menus import MenuFiles
 
+    return MenuFiles(menu=Path(path), catalogue=CATALOGUE, agents=AGENTS, sounds=sounds)
+
+
+def cmd_ivr_validate(args: argparse.Namespace) -> int:
+    from ivr.menu import MenuError
+    from ivr.menus import load_checked
+
+    sounds = None
+    if args.audio:
+        sounds = _settings(args).sounds
     try:
-        menu = load_menu(Path(args.file), set(load_catalogue(CATALOGUE)))
+        menu = load_checked(_menu_files(args.file, sounds))
     except MenuError as exc:
         print(exc, file=sys.stderr)
+        print(f"{len(exc.problems)} problem(s); the file was not accepted", file=sys.stderr)
         return 2
     print(f"{args.file}: OK ({len(menu.nodes)} nodes, version {menu.version})")
     return 0
+
+
+def cmd_ivr_simulate(args: argparse.Namespace) -> int:
+    from ivr.actions import ActionRunner
+    from ivr.menu import MenuError
+    from ivr.menus import load_checked
+    from ivr.simulate import run_console
+    from records.rules import load_rules
+    from records.store import RecordsStore
+
+    try:
+        menu = load_checked(_menu_files(args.file))
+    except MenuError as exc:
+        print(exc, file=sys.stderr)
+        return 2
+    settings = _settings(args)
+    sessions = _records(settings)
+    store = RecordsStore(sessions, settings.runtime / "spool" / "simulator.jsonl")
+    return run_console(menu, store, ActionRunner(store, load_rules(REQUEST_RULES)), CATALOGUE,
+                       args.caller)
 
 
 def parser() -> argparse.ArgumentParser:
@@ -276,6 +307,8 @@ def parser() -> argparse.ArgumentParser:
     up.add_argument("--asterisk-root", help="run the Asterisk of this chroot (e.g. 22)")
     up.add_argument("--ivr-lines", type=int)
     up.add_argument("--menu", help="menu file (default dialplans/19001122.yaml)")
+    up.add_argument("--demo", action="store_true",
+                    help="load demo customers, bills, outages and requests if none exist")
     up.set_defaults(func=cmd_up)
     sub.add_parser("down", help="stop everything").set_defaults(func=cmd_down)
     st = sub.add_parser("status", help="what runs, Asterisk version, AMI, lines in use")
@@ -327,9 +360,16 @@ def parser() -> argparse.ArgumentParser:
                                                                             required=True)
     prompts.add_parser("build", help="build prompt audio").set_defaults(func=cmd_prompts_build)
     ivr = sub.add_parser("ivr", help="IVR menus").add_subparsers(dest="what", required=True)
-    validate = ivr.add_parser("validate", help="check a menu file")
+    validate = ivr.add_parser("validate", help="check a menu file (exit 2 on errors)")
     validate.add_argument("file")
+    validate.add_argument("--audio", action="store_true",
+                          help="also check the built audio of the runtime folder")
     validate.set_defaults(func=cmd_ivr_validate)
+    simulate = ivr.add_parser("simulate", help="walk a menu in a text console")
+    simulate.add_argument("file", nargs="?", default=str(config.PROJECT_ROOT / "dialplans"
+                                                         / "19001122.yaml"))
+    simulate.add_argument("--caller", default="", help="the calling number")
+    simulate.set_defaults(func=cmd_ivr_simulate)
     return p
 
 

@@ -18,9 +18,10 @@ from typing import Any
 
 from acd.ami.client import AmiClient, ClientState
 from acd.ami.errors import AmiError
+from ivr.actions import ActionRunner
 from ivr.agi.server import FastAgiServer
-from ivr.menu import Menu, MenuError, load_menu
-from ivr.prompts import load_catalogue
+from ivr.menu import MenuError
+from ivr.menus import MenuFiles, MenuSource
 from ivr.service import IvrService
 from records import journal, requests
 from records.rules import load_rules
@@ -34,6 +35,7 @@ log = logging.getLogger("hotline.controller")
 
 CATALOGUE = PROJECT_ROOT / "prompts" / "catalogue.yaml"
 REQUEST_RULES = PROJECT_ROOT / "dialplans" / "requests.yaml"
+AGENTS = PROJECT_ROOT / "dialplans" / "agents.yaml"
 
 
 class Controller:
@@ -47,9 +49,12 @@ class Controller:
         # a caller never waits more than about a second for a locked or dead database
         self.sessions = make_sessions(make_engine(settings.database_url, busy_timeout_ms=1000))
         self.store = RecordsStore(self.sessions, settings.runtime / "spool" / "calls.jsonl")
-        self.menu: Menu = load_menu(Path(settings.menu_file), set(load_catalogue(CATALOGUE)))
+        self.menus = MenuSource(MenuFiles(menu=Path(settings.menu_file), catalogue=CATALOGUE,
+                                          agents=AGENTS, sounds=settings.sounds))
         self.stopping = asyncio.Event()
-        self.ivr = IvrService(lambda: self.menu, self.store, settings.sounds, self.stopping)
+        self.ivr = IvrService(self.menus.current, self.store,
+                              ActionRunner(self.store, load_rules(REQUEST_RULES)),
+                              settings.sounds, self.stopping)
         # no AGI command of ours takes 5 minutes (the longest prompt is far shorter): a reply
         # that late means a half-open connection, and the session ends
         self.agi = FastAgiServer({"ivr": self.ivr.handle_call}, token=settings.agi_token,
@@ -72,10 +77,12 @@ class Controller:
         await self.ami.start()
         self._spawn(self._journal_loop(), "call journal")
         self._spawn(self._escalation_loop(), "request escalation")
+        self._spawn(self._menu_watch(), "menu reload")
         self._control = await asyncio.start_unix_server(
             self._control_client, path=str(control_socket(self.settings)))
         os.chmod(control_socket(self.settings), 0o600)
-        log.info("controller ready (pid %d, menu %s)", os.getpid(), self.menu.version)
+        log.info("controller ready (pid %d, menu %s)", os.getpid(),
+                 self.menus.current().version)
         await self.stopping.wait()
         log.info("stopping: no new calls; calls in progress finish their step")
         await self.agi.stop(drain_timeout=30)
@@ -118,6 +125,20 @@ class Controller:
                 await asyncio.to_thread(journal.ingest, self.sessions, path)
             except Exception:
                 log.exception("call journal: ingest failed; retried on the next change")
+
+    # -- menus -------------------------------------------------------------------------------
+
+    async def _menu_watch(self) -> None:
+        """A changed menu, catalogue or operators file is checked and, if good, serves new calls;
+        calls in progress finish on the version they started with."""
+        from watchfiles import awatch
+
+        watched = {p.resolve() for p in self.menus.files.watched()}
+        folders = {p.parent for p in watched}
+        async for changes in awatch(*folders, stop_event=self.stopping, debounce=200,
+                                    rust_timeout=1000):
+            if any(Path(changed).resolve() in watched for _, changed in changes):
+                await asyncio.to_thread(self.menus.reload)
 
     # -- requests ------------------------------------------------------------------------------
 
@@ -167,7 +188,9 @@ class Controller:
             "calls_in_ivr": self.agi.active_sessions,
             "lines_in_use": await self.lines_in_use(),
             "ivr_lines": self.settings.ivr_lines,
-            "menu": {"file": self.menu.source, "version": self.menu.version},
+            "menu": {"file": self.menus.current().source,
+                     "version": self.menus.current().version,
+                     "rejected": str(self.menus.rejected) if self.menus.rejected else None},
             "records_spooled": self.store.spooled,
         }
 

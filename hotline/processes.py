@@ -256,8 +256,12 @@ def controller_status(settings: Settings, timeout: float = 2.0) -> dict[str, obj
 
 # -- the whole instance ---------------------------------------------------------------------------
 
-def up(settings: Settings, *, progress: bool = True) -> None:
-    """Render the config, build prompts, migrate the database, start everything (idempotent)."""
+def up(settings: Settings, *, progress: bool = True, demo: bool = False) -> None:
+    """Render the config, build prompts, migrate the database, start everything (idempotent).
+
+    ``demo`` loads demo data (generated customers plus the named demo records) if the
+    database has no customers yet.
+    """
     from ivr.prompts import build
     from records.database import migrate
 
@@ -267,6 +271,8 @@ def up(settings: Settings, *, progress: bool = True) -> None:
           settings.runtime / "cache" / "prompts", PROJECT_ROOT / "prompts" / "recorded",
           progress=progress)
     migrate(settings.database_url)
+    if demo:
+        load_demo_data(settings, progress=progress)
     start_redis(settings)
     say(f"[hotline] redis on 127.0.0.1:{settings.redis_port}")
     start_asterisk(settings)
@@ -279,3 +285,27 @@ def down(settings: Settings) -> None:
     stop_controller(settings)
     stop_asterisk(settings)
     stop_redis(settings)
+
+
+def load_demo_data(settings: Settings, *, customers: int = 2000, progress: bool = True) -> None:
+    from sqlalchemy import func, select
+
+    from records.database import make_engine, make_sessions
+    from records.demo import load_demo
+    from records.models import Customer
+
+    engine = make_engine(settings.database_url)
+    try:
+        with make_sessions(engine)() as session:
+            empty = not session.scalar(select(func.count()).select_from(Customer))
+        if empty:
+            from records.datagen import generate
+
+            generate(settings.database_url, customers, progress=progress)
+        with make_sessions(engine)() as session:
+            demo = load_demo(session)
+        if progress:
+            print(f"[hotline] demo data ready: caller {demo.caller_known} is customer "
+                  f"{demo.customer_code}; request {demo.request_number}")
+    finally:
+        engine.dispose()

@@ -1,14 +1,16 @@
 """The IVR service: runs one call through the menu over its AGI channel.
 
-Thin shell: the stepper decides, this plays prompts, collects keys, records every step and tells
-the dialplan where the call goes next (``HOTLINE_NEXT`` = ``hangup`` or ``queue``). If anything
-breaks, the session ends without ``HOTLINE_NEXT`` and the dialplan's own fallback (apology, then
-the operator queue) serves the caller.
+Thin shell: the stepper decides; this plays sounds, collects keys, runs actions, records every
+step and tells the dialplan where the call goes next (``HOTLINE_NEXT`` = ``hangup`` or
+``queue``, with the skills, language and priority for the queue). If anything breaks, the session
+ends without ``HOTLINE_NEXT`` and the dialplan's own fallback (apology, then the operator queue)
+serves the caller.
 """
 
 from __future__ import annotations
 
 import asyncio
+import datetime as dt
 import logging
 import re
 from pathlib import Path
@@ -18,6 +20,7 @@ from records.calls import utcnow
 from records.store import RecordsStore
 
 from . import stepper
+from .actions import ActionRunner, CallContext, local
 from .agi.channel import AgiChannel
 from .agi.errors import AgiError, AgiHangup
 from .menu import Menu
@@ -39,18 +42,20 @@ class IvrService:
         self,
         menu: Callable[[], Menu],
         store: RecordsStore,
+        actions: ActionRunner,
         sounds: Path,
         stopping: asyncio.Event,
-        language: str = "vi",
+        clock: Callable[[], dt.datetime] = lambda: local(utcnow()),
     ) -> None:
         self._menu = menu
         self._store = store
+        self._actions = actions
         self._sounds = sounds
         self._stopping = stopping
-        self._language = language
+        self._clock = clock
 
-    def sound(self, prompt_id: str) -> str:
-        return str(self._sounds / self._language / prompt_id)
+    def sound(self, sound: str) -> str:
+        return str(self._sounds / sound)
 
     async def handle_call(self, channel: AgiChannel, args: tuple[str, ...]) -> None:
         env = channel.environment
@@ -60,29 +65,44 @@ class IvrService:
         menu = self._menu()  # the call keeps this version even if the file changes meanwhile
         await self._store.open(call_id=call_id, caller_number=caller, started_at=utcnow(),
                                sip_call_id=sip_call_id or None, menu_version=menu.version)
-        saving: set[asyncio.Task[None]] = set()
         log.info("call %s from %s enters menu %s", call_id, caller or "anonymous", menu.version)
+        context = CallContext(call_id=call_id, caller=caller)
+        saving: set[asyncio.Task[None]] = set()
         path: list[dict[str, Any]] = []
         outcome = "abandoned"
         try:
-            state, effect, entries = stepper.start(menu)
+            state, effect, entries = stepper.start(menu, caller=caller, now=self._clock())
             path += entries
-            while isinstance(effect, stepper.Prompt):
-                heard = await self._perform(channel, effect)
-                state, effect, entries = stepper.step(menu, state, heard)
+            while not isinstance(effect, stepper.Finish):
+                event: stepper.Event
+                if isinstance(effect, stepper.Act):
+                    event = await self._actions.run(effect.action, effect.args, state.vars,
+                                                    context)
+                    customer = event.values.get("customer")
+                    if customer and customer.get("id") != (state.vars.get("customer") or {}
+                                                           ).get("id"):
+                        task = asyncio.create_task(
+                            self._store.set_customer(call_id, customer["id"]))
+                        saving.add(task)
+                        task.add_done_callback(saving.discard)
+                else:
+                    event = await self._perform(channel, effect)
+                state, effect, entries = stepper.step(menu, state, event, self._clock())
                 path += entries
-                if self._stopping.is_set() and isinstance(effect, stepper.Prompt):
+                if self._stopping.is_set() and not isinstance(effect, stepper.Finish):
                     path.append({"event": "controller_stopping"})
-                    effect = stepper.Finish(prompts=("transfer_operator",), outcome="queued",
-                                            route="queue")
+                    effect = stepper.Finish((f"{state.language}/transfer_operator",), "queued",
+                                            "queue", language=state.language)
                 # recorded in the background, in order, so no keypress waits for the database
                 task = asyncio.create_task(self._store.save_path(call_id, list(path)))
                 saving.add(task)
                 task.add_done_callback(saving.discard)
             outcome = effect.outcome
             await channel.set_variable("CDR(hotline_outcome)", outcome)
-            for prompt in effect.prompts:
-                await channel.stream_file(self.sound(prompt))
+            for sound in effect.sounds:
+                await channel.stream_file(self.sound(sound))
+            if effect.route == "queue":
+                await self._to_queue(channel, effect)
             await channel.set_variable("HOTLINE_NEXT", effect.route)
         except AgiHangup:
             path.append({"event": "caller_hung_up"})
@@ -100,11 +120,29 @@ class IvrService:
         await self._store.close(call_id, outcome, path)
         log.info("call %s leaves the IVR: %s", call_id, outcome)
 
+    async def _to_queue(self, channel: AgiChannel, effect: stepper.Finish) -> None:
+        """What the queue needs to know: skills, language, priority (QUEUE_PRIO for app_queue)."""
+        await channel.set_variable("HOTLINE_SKILLS", ",".join(effect.skills))
+        await channel.set_variable("HOTLINE_LANGUAGE", effect.language)
+        await channel.set_variable("HOTLINE_PRIORITY", str(effect.priority))
+        await channel.set_variable("QUEUE_PRIO", str(effect.priority))
+
     async def _perform(self, channel: AgiChannel, effect: stepper.Prompt) -> stepper.Heard:
-        for prompt in effect.prompts:
-            key, _ = await channel.stream_file(self.sound(prompt), effect.keys)
-            if key is not None:
-                return stepper.Heard(key)
-        if effect.timeout_ms > 0:
-            return stepper.Heard(await channel.wait_for_digit(effect.timeout_ms))
-        return stepper.Heard(None)
+        key: str | None = effect.prefix or None
+        if key is None:
+            for sound in effect.sounds:
+                key, _ = await channel.stream_file(self.sound(sound), effect.keys)
+                if key is not None:
+                    break
+            if key is None and effect.timeout_ms > 0:
+                key = await channel.wait_for_digit(effect.timeout_ms)
+        if key is None or effect.max_digits <= 1 or key in effect.stop_keys:
+            return stepper.Heard(key)
+        keys = key
+        while len(keys) < effect.max_digits and not (
+                effect.terminator and keys.endswith(effect.terminator)):
+            following = await channel.wait_for_digit(effect.inter_digit_ms)
+            if following is None:
+                break
+            keys += following
+        return stepper.Heard(keys)

@@ -71,6 +71,14 @@ def save_path(session: Session, call_id: str, path: list[dict[str, Any]]) -> Non
         session.commit()
 
 
+def set_customer(session: Session, call_id: str, customer_id: int) -> None:
+    """The IVR identified the caller: the call history knows whose call it was."""
+    call = session.scalar(select(Call).where(Call.call_id == call_id))
+    if call is not None and call.customer_id != customer_id:
+        call.customer_id = customer_id
+        session.commit()
+
+
 def close_call(
     session: Session, call_id: str, *, outcome: str, path: list[dict[str, Any]]
 ) -> None:

@@ -30,6 +30,7 @@ T = TypeVar("T")
 _WRITERS: dict[str, Callable[..., Any]] = {
     "open": lambda s, a: calls.open_call(s, **a),
     "save_path": lambda s, a: calls.save_path(s, a["call_id"], a["path"]),
+    "customer": lambda s, a: calls.set_customer(s, a["call_id"], a["customer_id"]),
     "close": lambda s, a: calls.close_call(s, a["call_id"], outcome=a["outcome"],
                                            path=a["path"]),
 }
@@ -85,6 +86,9 @@ class RecordsStore:
 
     async def save_path(self, call_id: str, path: list[dict[str, Any]]) -> None:
         await self._write("save_path", {"call_id": call_id, "path": path})
+
+    async def set_customer(self, call_id: str, customer_id: int) -> None:
+        await self._write("customer", {"call_id": call_id, "customer_id": customer_id})
 
     async def close(self, call_id: str, outcome: str, path: list[dict[str, Any]]) -> None:
         await self._write("close", {"call_id": call_id, "outcome": outcome, "path": path})

@@ -46,7 +46,7 @@ no_autostart() {
 updated=0
 apt_update() { if [ "$updated" = 0 ]; then $SUDO apt-get update -qq; updated=1; fi; }
 
-want=(sip-tester redis-server espeak-ng sox postgresql python3-venv)
+want=(sip-tester redis-server espeak-ng sox libsox-fmt-mp3 postgresql python3-venv)
 missing=()
 for p in "${want[@]}"; do have_pkg "$p" || missing+=("$p"); done
 

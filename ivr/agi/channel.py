@@ -1,9 +1,17 @@
-"""One call's AGI session over asyncio streams: the thin shell around AgiConversation."""
+"""One call's AGI session over an asyncio transport: the thin shell around AgiConversation.
+
+:class:`AgiConnection` is the asyncio protocol of one FastAGI connection. It hands every chunk
+Asterisk sends straight to the call's :class:`AgiConversation` (which does all the framing and
+parsing) and wakes the command that waits for the answer. :class:`AgiChannel` is what the IVR
+uses: one method per AGI command.
+"""
 
 from __future__ import annotations
 
 import asyncio
 import logging
+from collections.abc import Callable, Coroutine
+from typing import Any
 
 from .errors import AgiCommandError, AgiConnectionLost, AgiHangup, AgiProtocolError
 from .protocol import (
@@ -19,6 +27,121 @@ log = logging.getLogger("ivr.agi")
 
 DIGITS = "0123456789*#"
 
+Answer = Reply | CommandRejected
+
+
+class AgiConnection(asyncio.Protocol):
+    """The socket side of one call: bytes in go to the conversation, answers to the waiter.
+
+    Data is taken as it arrives, also between commands, so an inline ``HANGUP`` marks the
+    conversation hung up at once. A failure of the connection (the peer closed it, or broke the
+    protocol) is kept and raised to the command waiting then, or else to the next one.
+
+    Writes need no flow control: one command is in flight at a time, and its answer means
+    Asterisk has read the whole line, so at most one command line (2048 bytes at most) is ever
+    buffered, far below the transport's high-water mark.
+    """
+
+    __slots__ = (
+        "_closed", "_error", "_on_connect", "_task", "_waiter", "conversation", "environment",
+        "transport",
+    )
+
+    transport: asyncio.Transport
+    _task: asyncio.Task[None]
+    _closed: asyncio.Future[None]
+
+    def __init__(self, on_connect: Callable[[AgiConnection], Coroutine[Any, Any, None]]) -> None:
+        self.conversation = AgiConversation()
+        self.environment: AgiEnvironment | None = None
+        self._on_connect = on_connect
+        self._waiter: asyncio.Future[Answer | None] | None = None
+        self._error: Exception | None = None
+
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        assert isinstance(transport, asyncio.Transport)
+        self.transport = transport
+        loop = asyncio.get_running_loop()
+        self._closed = loop.create_future()
+        self._task = loop.create_task(self._on_connect(self))
+
+    def data_received(self, data: bytes) -> None:
+        if self._error is not None:
+            return
+        try:
+            events = self.conversation.receive_data(data)
+        except AgiProtocolError as exc:
+            self._fail(exc)
+            return
+        for event in events:
+            if type(event) is Reply or type(event) is CommandRejected:
+                self._wake(event)
+            elif isinstance(event, HangupNotice):
+                log.debug("inline HANGUP on %s", self.environment and self.environment.channel)
+            elif isinstance(event, EnvironmentReceived):
+                self.environment = event.environment
+                self._wake(None)
+
+    def eof_received(self) -> bool | None:
+        self._fail(ConnectionResetError("peer closed the connection"))
+        return None  # and close our side too
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        if exc is None:
+            self._fail(ConnectionResetError("connection closed"))
+        elif isinstance(exc, ConnectionError):
+            self._fail(exc)
+        else:  # any other socket error is a lost connection too
+            lost = ConnectionResetError(f"connection lost: {exc}")
+            lost.__cause__ = exc
+            self._fail(lost)
+        if not self._closed.done():
+            self._closed.set_result(None)
+
+    def _wake(self, answer: Answer | None) -> None:
+        waiter, self._waiter = self._waiter, None
+        if waiter is not None and not waiter.done():
+            waiter.set_result(answer)
+        elif answer is not None:
+            # the command that asked was cancelled; the conversation is idle again
+            log.debug("answer to a cancelled command dropped")
+
+    def _fail(self, exc: Exception) -> None:
+        if self._error is None:
+            self._error = exc
+            if not self.transport.is_closing():
+                self.transport.pause_reading()  # nothing more will be read
+        waiter, self._waiter = self._waiter, None
+        if waiter is not None and not waiter.done():
+            waiter.set_exception(self._error)
+
+    # -- for the server and the channel ---------------------------------------------------------
+
+    async def read_environment(self) -> AgiEnvironment:
+        while self.environment is None:
+            if self._error is not None:
+                raise self._error
+            self._waiter = asyncio.get_running_loop().create_future()
+            try:
+                await self._waiter
+            finally:
+                self._waiter = None
+        return self.environment
+
+    def send(self, line: bytes) -> asyncio.Future[Answer | None]:
+        """Write one command line; return the future of its answer."""
+        if self._error is not None:
+            raise self._error
+        waiter = self._waiter = asyncio.get_running_loop().create_future()
+        self.transport.write(line)
+        return waiter
+
+    def close(self) -> None:
+        self.transport.close()
+
+    async def wait_closed(self) -> None:
+        await self._closed
+
 
 class AgiChannel:
     """Send AGI commands for one channel and get their replies.
@@ -27,64 +150,48 @@ class AgiChannel:
     510/520 answer and :class:`AgiConnectionLost` when the socket closes or a reply is late.
     """
 
+    __slots__ = ("_command_timeout", "_connection", "_conversation", "environment")
+
     def __init__(
         self,
-        reader: asyncio.StreamReader,
-        writer: asyncio.StreamWriter,
-        conversation: AgiConversation,
+        connection: AgiConnection,
         environment: AgiEnvironment,
         *,
         command_timeout: float | None = None,
     ) -> None:
         self.environment = environment
-        self._reader = reader
-        self._writer = writer
-        self._conversation = conversation
+        self._connection = connection
+        self._conversation = connection.conversation
         self._command_timeout = command_timeout
-        self._pending: list[Reply | CommandRejected] = []
 
     @property
     def hung_up(self) -> bool:
         return self._conversation.hung_up
 
     async def command(self, command: str, *args: str, timeout: float | None = None) -> Reply:
-        if self.hung_up:
+        if self._conversation.hung_up:
             raise AgiHangup(f"caller hung up before {command}")
         data = self._conversation.send(command, *args)
         try:
-            self._writer.write(data)
-            await self._writer.drain()
+            answer_received = self._connection.send(data)
             limit = timeout if timeout is not None else self._command_timeout
             if limit is None:
-                answer = await self._next_answer()
+                answer = await answer_received
             else:
                 async with asyncio.timeout(limit):
-                    answer = await self._next_answer()
-        except (ConnectionError, asyncio.IncompleteReadError) as exc:
+                    answer = await answer_received
+        except ConnectionError as exc:
             self._conversation.close()
             raise AgiConnectionLost(f"AGI connection lost during {command}: {exc}") from exc
         except TimeoutError as exc:
             self._conversation.close()
             raise AgiConnectionLost(f"no reply to {command} in time") from exc
-        if isinstance(answer, CommandRejected):
-            if answer.status == 511:
-                raise AgiHangup(f"channel is gone ({command} answered 511)")
-            raise AgiCommandError(answer.status, answer.message, command)
-        return answer
-
-    async def _next_answer(self) -> Reply | CommandRejected:
-        while not self._pending:
-            chunk = await self._reader.read(4096)
-            if not chunk:
-                raise ConnectionResetError("peer closed the connection")
-            for event in self._conversation.receive_data(chunk):
-                if isinstance(event, (Reply, CommandRejected)):
-                    self._pending.append(event)
-                elif isinstance(event, HangupNotice):
-                    log.debug("inline HANGUP on %s", self.environment.channel)
-                elif isinstance(event, EnvironmentReceived):  # pragma: no cover - guarded
-                    raise AgiProtocolError("second AGI environment in one conversation")
-        return self._pending.pop(0)
+        if type(answer) is Reply:
+            return answer
+        assert isinstance(answer, CommandRejected)
+        if answer.status == 511:
+            raise AgiHangup(f"channel is gone ({command} answered 511)")
+        raise AgiCommandError(answer.status, answer.message, command)
 
     # -- the commands the IVR uses -------------------------------------------------------------
 

@@ -13,9 +13,9 @@ import hmac
 import logging
 from typing import Awaitable, Callable
 
-from .channel import AgiChannel
+from .channel import AgiChannel, AgiConnection
 from .errors import AgiError, AgiHangup, AgiProtocolError
-from .protocol import AgiConversation, AgiEnvironment, EnvironmentReceived, HangupNotice
+from .protocol import AgiEnvironment
 
 log = logging.getLogger("ivr.agi")
 
@@ -60,7 +60,10 @@ class FastAgiServer:
     async def start(self) -> None:
         if self.state is not ServerState.IDLE:
             raise RuntimeError(f"FastAGI server cannot start: it is {self.state.value}")
-        self._server = await asyncio.start_server(self._accept, self.host, self.port)
+        loop = asyncio.get_running_loop()
+        self._server = await loop.create_server(
+            lambda: AgiConnection(self._accept), self.host, self.port
+        )
         self.port = self._server.sockets[0].getsockname()[1]
         self.state = ServerState.SERVING
         log.info("FastAGI listening on %s:%d", self.host, self.port)
@@ -85,33 +88,27 @@ class FastAgiServer:
         self.state = ServerState.STOPPED
         log.info("FastAGI stopped")
 
-    async def _accept(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+    async def _accept(self, connection: AgiConnection) -> None:
         task = asyncio.current_task()
         assert task is not None
-        peer = writer.get_extra_info("peername") or ("?", 0)
+        peer = connection.transport.get_extra_info("peername") or ("?", 0)
         if self.state is not ServerState.SERVING or peer[0] not in self._allowed_peers:
             why = "not serving" if self.state is not ServerState.SERVING else "peer not allowed"
             log.warning("FastAGI connection from %s:%s refused: %s", peer[0], peer[1], why)
-            writer.close()
+            connection.close()
             return
         self._sessions.add(task)
         try:
-            await self._serve(reader, writer, f"{peer[0]}:{peer[1]}")
+            await self._serve(connection, f"{peer[0]}:{peer[1]}")
         finally:
             self._sessions.discard(task)
-            writer.close()
-            try:
-                await writer.wait_closed()
-            except (ConnectionError, OSError):
-                pass
+            connection.close()
+            await connection.wait_closed()
 
-    async def _serve(
-        self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter, peer: str
-    ) -> None:
-        conversation = AgiConversation()
+    async def _serve(self, connection: AgiConnection, peer: str) -> None:
         try:
             environment = await asyncio.wait_for(
-                self._read_environment(reader, conversation), self._header_timeout
+                connection.read_environment(), self._header_timeout
             )
         except TimeoutError:
             log.error(
@@ -129,9 +126,7 @@ class FastAgiServer:
         route, args = self._route(environment, peer)
         if route is None:
             return
-        channel = AgiChannel(
-            reader, writer, conversation, environment, command_timeout=self._command_timeout
-        )
+        channel = AgiChannel(connection, environment, command_timeout=self._command_timeout)
         try:
             await route(channel, args)
         except AgiHangup as exc:
@@ -140,19 +135,6 @@ class FastAgiServer:
             log.error("call %s ended by %s: %s", environment.uniqueid, exc.code, exc)
         except Exception:
             log.exception("call %s: unexpected error in the IVR", environment.uniqueid)
-
-    async def _read_environment(
-        self, reader: asyncio.StreamReader, conversation: AgiConversation
-    ) -> AgiEnvironment:
-        while True:
-            chunk = await reader.read(4096)
-            if not chunk:
-                raise ConnectionResetError("connection closed")
-            for event in conversation.receive_data(chunk):
-                if isinstance(event, EnvironmentReceived):
-                    return event.environment
-                if isinstance(event, HangupNotice):
-                    continue
 
     def _route(
         self, environment: AgiEnvironment, peer: str

@@ -20,6 +20,7 @@ from sqlalchemy import func, select
 from hotline import config, processes
 from hotline.sipcall import CallPlan, SippResult, place, wait_for_records
 from records.database import make_engine, make_sessions
+from records.demo import load_demo
 from records.models import Call
 
 AST22_ROOT = os.environ.get("HOTLINE_AST22_ROOT", "/var/cache/hotline/asterisk22")
@@ -134,6 +135,10 @@ def hotline(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFac
     )
     try:
         processes.up(settings, progress=False)
+        engine = make_engine(settings.database_url)
+        with make_sessions(engine)() as session:
+            load_demo(session)
+        engine.dispose()
     except BaseException as exc:
         try:
             processes.down(settings)

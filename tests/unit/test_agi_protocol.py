@@ -11,15 +11,19 @@ from hypothesis import strategies as st
 from ivr.agi.errors import AgiArgumentError, AgiProtocolError
 from ivr.agi.protocol import (
     MAX_COMMAND_BYTES,
+    MAX_LINE_BYTES,
     AgiConversation,
     CommandRejected,
     EnvironmentReceived,
     HangupNotice,
     Reply,
     State,
+    _parse_reply_general,
+    _reply,
     build_command,
     parse_reply,
     quote_arg,
+    quote_args,
 )
 
 FIXTURES = Path(__file__).parent.parent / "fixtures" / "agi"
@@ -122,6 +126,34 @@ def test_too_many_arguments_and_bad_command_words_are_refused() -> None:
 def test_non_text_argument_is_refused() -> None:
     with pytest.raises(AgiArgumentError, match="must be text"):
         quote_arg(5)  # type: ignore[arg-type]
+    with pytest.raises(AgiArgumentError, match="must be text, got int"):
+        build_command("SET VARIABLE", "X", 5)  # type: ignore[arg-type]
+
+
+def _outcome(function: object, *args: object) -> object:
+    try:
+        return function(*args)  # type: ignore[operator]
+    except (AgiArgumentError, AgiProtocolError) as exc:
+        return type(exc), str(exc)
+
+
+# any text, with the characters that need escaping or are refused well represented
+any_text = st.text(
+    alphabet=st.one_of(
+        st.sampled_from(' "\\\x00\n\r\t\x7f\x85\u00a0\u2028()=-_'),
+        st.characters(blacklist_categories=("Cs",)),
+    ),
+    max_size=30,
+)
+
+
+@given(st.lists(st.one_of(any_text, st.integers()), max_size=5))
+@settings(max_examples=500)
+def test_quote_args_is_quote_arg_on_each_argument(args: list[str]) -> None:
+    # the short cut must quote, escape and refuse exactly as quote_arg does
+    assert _outcome(quote_args, tuple(args)) == _outcome(
+        lambda: " ".join(map(quote_arg, args))
+    )
 
 
 # -- environment ------------------------------------------------------------------------------
@@ -195,10 +227,35 @@ def test_reply_lines(line: str, result: int, data: str | None, extras: dict[str,
     assert (reply.result, reply.data, dict(reply.extras)) == (result, data, extras)
 
 
-@pytest.mark.parametrize("line", ["200 result=", "200 ok", "abc", "200 result=1 (unclosed"])
+@pytest.mark.parametrize(
+    "line",
+    ["200 result=", "200 ok", "abc", "200 result=1 (unclosed", "200 result=+1", "200 result=1_0",
+     "200 result=- ", "200 result=1 endpos", "200 result=1 é=1", "200 result=1 (a) b"],
+)
 def test_malformed_reply_lines(line: str) -> None:
     with pytest.raises(AgiProtocolError):
         parse_reply(line)
+
+
+reply_text = st.text(alphabet=st.sampled_from("0123456789-=() \tabz_éx١"), max_size=16)
+
+
+@given(st.one_of(
+    st.builds("200 result={}{}".format, st.sampled_from(["0", "1", "-1", "49", "١", "+1", ""]),
+              reply_text),
+    st.builds("{}{}".format, st.sampled_from(["200 ", "200 result=1 (", "510 ", ""]), reply_text),
+))
+@settings(max_examples=1000)
+def test_reply_short_cuts_agree_with_the_general_parser(line: str) -> None:
+    assert _outcome(parse_reply, line) == _outcome(_parse_reply_general, line)
+
+
+def test_fast_reply_is_an_equal_frozen_reply() -> None:
+    reply = _reply(1, "bar", {"endpos": "5"}, "200 result=1 (bar) endpos=5")
+    assert reply == Reply(1, "bar", {"endpos": "5"}, "200 result=1 (bar) endpos=5")
+    assert type(reply) is Reply
+    with pytest.raises(AttributeError):
+        reply.result = 2  # type: ignore[misc]
 
 
 def test_unknown_command_and_usage_replies() -> None:
@@ -230,6 +287,38 @@ def test_inline_hangup_before_the_reply_and_dead_channel() -> None:
     assert event == CommandRejected(
         511, "Command Not Permitted on a dead channel or intercept routine"
     )
+
+
+@pytest.mark.parametrize("chunking", ["whole", "bytewise", "with HANGUP"])
+@pytest.mark.parametrize(
+    "wire", [b"200 result=0 endpos=1234\n", b"200 result=1 (bar)\r\n", b"200 result=1 (\xffbar)\n"]
+)
+def test_a_reply_is_the_same_however_it_arrives(chunking: str, wire: bytes) -> None:
+    conv = open_conversation()
+    conv.send("STREAM FILE", "x", "")
+    if chunking == "whole":
+        events = conv.receive_data(wire)
+    elif chunking == "bytewise":
+        events = [e for i in range(len(wire)) for e in conv.receive_data(wire[i : i + 1])]
+    else:
+        events = conv.receive_data(b"HANGUP\n" + wire)[1:]
+    assert events == [parse_reply(wire.decode(errors="replace").rstrip("\r\n"))]
+    assert conv.state is State.IDLE
+
+
+@pytest.mark.parametrize("tail", [b"\n", b"\nHANGUP\n"])
+def test_an_over_long_line_is_refused_even_in_one_chunk(tail: bytes) -> None:
+    conv = open_conversation()
+    conv.send("GET VARIABLE", "X")
+    line = b"200 result=1 (" + b"x" * MAX_LINE_BYTES + b")"
+    with pytest.raises(AgiProtocolError, match="longer than"):
+        conv.receive_data(line + tail)
+    conv = open_conversation()
+    conv.send("GET VARIABLE", "X")
+    longest = b"200 result=1 (" + b"x" * (MAX_LINE_BYTES - 16) + b")\n"
+    assert len(longest) == MAX_LINE_BYTES
+    (reply,) = conv.receive_data(longest + tail[1:])[:1]
+    assert isinstance(reply, Reply) and reply.data == "x" * (MAX_LINE_BYTES - 16)
 
 
 def test_hangup_while_idle_is_an_event() -> None:

@@ -26,6 +26,7 @@ from ivr.agi.errors import (
     AgiConnectionLost,
     AgiHangup,
 )
+from ivr.agi.protocol import State
 from ivr.agi.server import FastAgiServer, Handler, ServerState
 
 FIXTURES = Path(__file__).parent.parent / "fixtures" / "agi"
@@ -309,6 +310,78 @@ async def test_minus_one_from_stream_file_on_a_live_channel_means_the_file_is_mi
     assert isinstance(missing, AgiCommandError) and missing.code == "agi.command"
     assert missing.command == "STREAM FILE"
     assert missing.message == "could not play sounds/vi/no_such_prompt"
+
+
+async def until(condition: Callable[[], object]) -> None:
+    """Wait for something the server does on its own when data arrives."""
+    async with asyncio.timeout(WAIT):
+        while not condition():
+            await asyncio.sleep(0.005)
+
+
+async def test_hangup_between_commands_stops_the_next_command_before_it_is_sent(
+        rig: Rig) -> None:
+    between = asyncio.Event()
+    channels: list[AgiChannel] = []
+
+    async def ivr(channel: AgiChannel) -> Any:
+        channels.append(channel)
+        await channel.answer()
+        await between.wait()
+        await channel.stream_file("sounds/vi/main_menu", "12")
+
+    route = Route(ivr)
+    fake = await rig.call(await rig.serve({"ivr": route}))
+    await fake.answer(b"ANSWER\n", b"200 result=0\n")
+    await fake.send(b"HANGUP\n")  # while the IVR is busy elsewhere
+    await until(lambda: channels[0].hung_up)  # read at once, not at the next command
+    between.set()
+    assert await fake.closed_by_server() == b""
+    hangup = await route.outcome()
+    assert isinstance(hangup, AgiHangup) and "before STREAM FILE" in str(hangup)
+
+
+async def test_peer_closing_between_commands_is_connection_lost_at_the_next_command(
+        rig: Rig) -> None:
+    between = asyncio.Event()
+
+    async def ivr(channel: AgiChannel) -> Any:
+        await channel.answer()
+        await between.wait()
+        await channel.stream_file("sounds/vi/main_menu", "12")
+
+    route = Route(ivr)
+    fake = await rig.call(await rig.serve({"ivr": route}))
+    await fake.answer(b"ANSWER\n", b"200 result=0\n")
+    await fake.hang_up()
+    between.set()
+    lost = await route.outcome()
+    assert isinstance(lost, AgiConnectionLost) and "during STREAM FILE" in str(lost)
+
+
+async def test_the_late_answer_to_a_cancelled_command_is_not_taken_for_the_next_ones(
+        rig: Rig) -> None:
+    cancelled, answered = asyncio.Event(), asyncio.Event()
+    channels: list[AgiChannel] = []
+
+    async def ivr(channel: AgiChannel) -> Any:
+        channels.append(channel)
+        with pytest.raises(TimeoutError):  # the IVR gives up on its own
+            await asyncio.wait_for(channel.wait_for_digit(5000), 0.05)
+        cancelled.set()
+        await answered.wait()
+        return await channel.get_variable("HOTLINE_NEXT")
+
+    route = Route(ivr)
+    fake = await rig.call(await rig.serve({"ivr": route}))
+    assert await fake.command() == b'WAIT FOR DIGIT "5000"\n'
+    await asyncio.wait_for(cancelled.wait(), WAIT)
+    await fake.send(b"200 result=49\n")  # the answer to WAIT FOR DIGIT, late
+    await until(lambda: channels[0]._conversation.state is State.IDLE)
+    answered.set()
+    await fake.answer(b'GET VARIABLE "HOTLINE_NEXT"\n', b"200 result=1 (queue)\n")
+    assert await route.outcome() == "queue"
+    assert await fake.closed_by_server() == b""
 
 
 # --- Asterisk refuses a command --------------------------------------------------------------

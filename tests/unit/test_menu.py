@@ -207,7 +207,8 @@ start: bye
 nodes:
   bye:
     type: hangoff
-""", [(5, 11, "node 'bye': 'type' must be one of play, menu, transfer, hangup, got 'hangoff'")]),
+""", [(5, 11, "node 'bye': 'type' must be one of play, menu, collect, confirm, action, "
+           "language, condition, transfer, hangup, got 'hangoff'")]),
 
     "node that is not a mapping": ("""\
 hotline: "19001122"
@@ -417,14 +418,19 @@ nodes:
 def test_the_shipped_menu_validates_against_the_prompt_catalogue() -> None:
     catalogue = load_catalogue(CATALOGUE)
     menu = load_menu(SHIPPED, set(catalogue))
-    assert (menu.hotline, menu.start, menu.source) == ("19001122", "welcome", str(SHIPPED))
+    assert (menu.hotline, menu.start, menu.source) == ("19001122", "opening", str(SHIPPED))
     assert menu.version == hashlib.sha256(SHIPPED.read_bytes()).hexdigest()[:12]
     assert menu.prompt_ids() <= set(catalogue)
+    assert menu.languages == ("vi", "en")
+    assert menu.keys == {"0": "operator", "*": "repeat", "#": "back"}
     main = menu.node("main")
     assert (main.kind, main.options, main.timeout_ms, main.retries) == (
-        "menu", {"1": "outage_schedule", "2": "bill"}, 5000, 2)
-    assert (main.on_no_input, main.on_invalid) == ("goodbye", "goodbye")
+        "menu", {"1": "want_outages", "2": "want_bill", "3": "report_menu", "4": "ask_request",
+                 "9": "english"}, 5000, 2)
+    assert (main.on_no_input, main.on_invalid) == ("goodbye", "offer_operator")
     assert menu.node("goodbye").kind == "hangup"
+    hazard = menu.node("hazard_operator")
+    assert (hazard.kind, hazard.skills, hazard.priority) == ("transfer", ("outage",), 10)
 
 
 def test_the_version_changes_with_the_bytes_of_the_file(tmp_path: Path) -> None:

@@ -1,0 +1,87 @@
+"""The menu in force: checked before it serves a call, swapped atomically when its file changes.
+
+A menu is checked against the prompt catalogue, the word catalogue, the operators' skills and
+(when a sounds folder is given) the audio actually built. A file with errors is rejected with
+every problem in the log, and the menu already serving calls stays. Calls keep the version they
+started with: :meth:`MenuSource.current` hands out immutable menus.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from pathlib import Path
+
+from acd.agents import AgentsError, all_skills, load_agents
+
+from .menu import Menu, MenuError, Problem, load_menu
+from .prompts import PromptError, load_catalogue, load_words
+from .validate import check_audio, check_skills
+
+log = logging.getLogger("ivr.menus")
+
+
+@dataclass(frozen=True)
+class MenuFiles:
+    menu: Path
+    catalogue: Path
+    agents: Path
+    sounds: Path | None = None  # check the built audio too
+
+    @property
+    def words(self) -> Path:
+        return self.catalogue.with_name("words.yaml")
+
+    def watched(self) -> set[Path]:
+        return {self.menu, self.catalogue, self.words, self.agents}
+
+
+def load_checked(files: MenuFiles) -> Menu:
+    """The menu, if it passes every check; MenuError with every problem otherwise."""
+    source = str(files.menu)
+    try:
+        catalogue = load_catalogue(files.catalogue)
+        words = load_words(files.words)
+    except PromptError as exc:
+        raise MenuError([Problem(source, 1, 1, str(exc))]) from None
+    menu = load_menu(files.menu, set(catalogue))
+    problems = []
+    try:
+        problems += check_skills(menu, all_skills(load_agents(files.agents)), str(files.agents))
+    except AgentsError as exc:
+        problems.append(Problem(source, 1, 1, f"the operators file is broken: {exc}"))
+    if files.sounds is not None:
+        needed = {lang: set(entries) for lang, entries in words.items()}
+        problems += check_audio(menu, files.sounds, needed)
+    if problems:
+        raise MenuError(sorted(problems, key=lambda p: (p.line, p.column)))
+    return menu
+
+
+class MenuSource:
+    """Holds the menu in force and replaces it only with one that passed every check."""
+
+    def __init__(self, files: MenuFiles) -> None:
+        self.files = files
+        self._menu = load_checked(files)
+        self.rejected: MenuError | None = None
+
+    def current(self) -> Menu:
+        return self._menu
+
+    def reload(self) -> bool:
+        """Load the files again; True if a new version now serves new calls."""
+        try:
+            menu = load_checked(self.files)
+        except MenuError as exc:
+            self.rejected = exc
+            log.error("menu %s rejected; version %s keeps serving calls:\n%s", self.files.menu,
+                      self._menu.version, exc)
+            return False
+        self.rejected = None
+        if menu.version == self._menu.version and menu == self._menu:
+            return False
+        log.info("menu %s reloaded: version %s replaces %s for new calls", self.files.menu,
+                 menu.version, self._menu.version)
+        self._menu = menu
+        return True
