@@ -240,6 +240,32 @@ def cmd_requests(args: argparse.Namespace) -> int:
     return 2
 
 
+def cmd_data(args: argparse.Namespace) -> int:
+    from records.database import migrate
+    from records.errors import RecordsError
+
+    settings = _settings(args)
+    url = args.database or settings.database_url
+    try:
+        if args.what == "generate":
+            from records.datagen import generate
+
+            report = generate(url, args.customers, seed=args.seed, months=args.months)
+            print(report)
+            return 0
+        from records.datagen import ensure_district_companies
+        from records.importer import import_csv
+
+        migrate(url)
+        ensure_district_companies(url)
+        imported = import_csv(url, args.kind, Path(args.file))
+        print(imported)
+        return 0
+    except RecordsError as exc:
+        print(f"hotline data: {exc}", file=sys.stderr)
+        return 2
+
+
 def cmd_prompts_build(args: argparse.Namespace) -> int:
     from ivr.prompts import PromptError, build
 
@@ -355,6 +381,20 @@ def parser() -> argparse.ArgumentParser:
     req.add_parser("escalate", help="run the escalation job once")
     for command in (overdue, create, show, setter, req.choices["escalate"]):
         command.set_defaults(func=cmd_requests)
+
+    data = sub.add_parser("data", help="demo, scale and imported data").add_subparsers(
+        dest="what", required=True)
+    generate = data.add_parser("generate", help="realistic customers, bills, outages, requests")
+    generate.add_argument("--customers", type=int, required=True)
+    generate.add_argument("--seed", type=int, default=1)
+    generate.add_argument("--months", type=int, default=6, help="monthly bills per customer")
+    generate.add_argument("--database", help="a database URL (default: the runtime folder's)")
+    generate.set_defaults(func=cmd_data)
+    load = data.add_parser("import", help="customers, bills or outages from CSV (all or nothing)")
+    load.add_argument("kind", choices=["customers", "bills", "outages"])
+    load.add_argument("file")
+    load.add_argument("--database", help="a database URL (default: the runtime folder's)")
+    load.set_defaults(func=cmd_data)
 
     prompts = sub.add_parser("prompts", help="prompt audio").add_subparsers(dest="what",
                                                                             required=True)

@@ -58,6 +58,8 @@ from sqlalchemy.pool import NullPool
 from tqdm import tqdm  # type: ignore[import-untyped]
 
 from .database import migrate
+from .errors import RecordsError
+from .lookups import luhn_digit
 
 __all__ = [
     "DISTRICT_COMPANIES",
@@ -70,7 +72,6 @@ __all__ = [
     "Tariff",
     "ensure_district_companies",
     "generate",
-    "luhn_check_digit",
     "residential_amount",
 ]
 
@@ -81,7 +82,7 @@ PAST_OUTAGE_DAYS = 3
 PARALLEL_FROM = 500_000  # customers; below, starting a second process costs more than it saves
 
 
-class DataGenerationError(Exception):
+class DataGenerationError(RecordsError):
     """The database is not one demo data can be generated into (say why and what to do)."""
 
     code = "records.datagen"
@@ -132,17 +133,6 @@ RESIDENTIAL_TARIFF = Tariff(
 def residential_amount(kwh: int, tariff: Tariff = RESIDENTIAL_TARIFF) -> int:
     """What a household pays for ``kwh`` in a month, in whole đồng with VAT."""
     return tariff.amount(kwh)
-
-
-def luhn_check_digit(digits: str) -> str:
-    """The Luhn digit to append to ``digits`` (same rule as records.lookups.luhn_digit)."""
-    total = 0
-    for i, ch in enumerate(reversed(digits)):
-        d = int(ch)
-        if i % 2 == 0:
-            d = d * 2 - 9 if d > 4 else d * 2
-        total += d
-    return str((10 - total % 10) % 10)
 
 
 # -- Ho Chi Minh City: companies, districts, wards, streets ---------------------------------------
@@ -686,20 +676,20 @@ def _customer_batch(seed: int, chunk: int, first_id: int, count: int,
                 paid = r() >= 0.2
             else:
                 paid = r() >= 0.004
+            due = int(r() * len(month.due_dates))
             paid_date = None
-            if paid:
+            if paid:  # between the issue date and the due date, a few up to 20 days late
                 issued = month.issue_offset
-                due = month.due_offsets[int(r() * len(month.due_offsets))]
                 late = 20 if r() < 0.06 else 0
-                day = issued + int(r() * (due - issued + late + 1))
-                if day > today_offset:
-                    day = today_offset if today_offset >= issued else -1
-                if day < 0:
-                    paid = False
-                else:
+                day = issued + int(r() * (month.due_offsets[due] - issued + late + 1))
+                if day > today_offset:  # not yet: some time between issue and today, if any
+                    day = issued + int(r() * (today_offset - issued + 1))
+                if issued <= day <= today_offset:
                     paid_date = days[day]
+                else:
+                    paid = False
             bills.append((customer_id, month.period, kwh, calendar.amount(kwh),
-                          month.due_dates[int(r() * 6)], 1 if paid else 0, paid_date))
+                          month.due_dates[due], 1 if paid else 0, paid_date))
     return batch
 
 
@@ -1018,8 +1008,13 @@ def generate(url: str, customers: int, *, seed: int = 1, months: int = 6,
     ids start fresh); district companies are reused by code. ``now`` (naive UTC) fixes "today"
     for bills, outages and requests: pass it for a reproducible run; the default is the clock.
     ``parallel`` makes rows in a second process while this one writes (default: from
-    ``PARALLEL_FROM`` customers on); the rows are the same either way.
-    Raises :class:`DataGenerationError` when the database already holds customers.
+    ``PARALLEL_FROM`` customers on); the rows are the same either way. The worker is started
+    with ``spawn``, so a calling script needs the usual ``if __name__ == "__main__":`` guard.
+
+    Raises :class:`DataGenerationError` when the database already holds customers. Chunks are
+    committed as they go: a run that fails or is interrupted leaves the customers written so
+    far (the indexes dropped for the load are recreated in any case); start again on an empty
+    database.
     """
     if customers < 0 or months < 1 or outages_days < 0:
         raise ValueError("customers >= 0, months >= 1 and outages_days >= 0 are required")
@@ -1152,7 +1147,7 @@ def _generate_requests(sink: _Sink, seed: int, customers: int, company_ids: Sequ
                     caller = _mobile(rng)
                 while True:
                     body = str(1_000_000 + int(r() * 9_000_000))
-                    number = body + luhn_check_digit(body)
+                    number = body + luhn_digit(body)
                     if number not in used:
                         used.add(number)
                         break

@@ -81,8 +81,11 @@ def load_demo(session: Session, now: dt.datetime | None = None) -> Demo:
                     area="Q5-P09", feeder="CL-473")
     session.add_all([an, binh])
     session.flush()
+    # the demo numbers name exactly the demo customers, whatever generated data holds
+    session.execute(delete(CustomerPhone).where(
+        CustomerPhone.phone.in_((DEMO.caller_known, "02838221234", DEMO.caller_unknown))))
     session.add_all([CustomerPhone(customer_id=an.id, phone=DEMO.caller_known),
-                     CustomerPhone(customer_id=binh.id, phone="0281234567")])
+                     CustomerPhone(customer_id=binh.id, phone="02838221234")])
     for back, (kwh, amount, paid) in enumerate([(180, 421_000, False), (210, 512_000, True),
                                                 (195, 468_000, True)]):
         period = _month_start(today, back + 1)

@@ -5,6 +5,9 @@
     +-- RequestError             a request cannot do what was asked
         +-- IllegalTransition    e.g. resolving a request that is already closed
     +-- RulesError               the request rules file is broken (names file, line, column)
+    +-- DataGenerationError      demo or scale data cannot be generated (records.datagen)
+    +-- CsvImportError           a CSV import was refused: every bad row as (file, line, field,
+                                 why); nothing was written (records.importer)
 
 Lookups in a live call never raise these: they return typed results (records.results).
 """

@@ -71,7 +71,9 @@ from tqdm import tqdm  # type: ignore[import-untyped]
 
 from .database import make_engine
 from .errors import RecordsError
+from .lookups import phone_number
 from .models import Bill, Customer, CustomerPhone, DistrictCompany, OutageWindow
+from .results import Invalid
 
 __all__ = ["KINDS", "CsvImportError", "ImportReport", "Kind", "RowProblem", "import_csv"]
 
@@ -161,9 +163,6 @@ _DIGITS = re.compile(r"[0-9]+")
 _MONTH = re.compile(r"([0-9]{4})-([0-9]{2})")
 _DAY = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
 _MOMENT = re.compile(r"([0-9]{4}-[0-9]{2}-[0-9]{2})[ T]([0-9]{2}):([0-9]{2})(?::([0-9]{2}))?")
-_PHONE_NOISE = re.compile(r"[\s.\-()]")
-_MOBILE = re.compile(r"0[35789][0-9]{8}")
-_LANDLINE = re.compile(r"02[0-9]{9}")
 _TRUE = {"yes", "true", "1", "có", "co", "y"}
 _FALSE = {"no", "false", "0", "không", "khong", "n"}
 _STATUSES = ("planned", "cancelled", "done")
@@ -255,17 +254,12 @@ def _flag(raw: str) -> bool | _Bad:
 
 
 def _phone(raw: str) -> str | _Bad:
-    digits = _PHONE_NOISE.sub("", raw)
-    if digits.startswith("+84"):
-        digits = "0" + digits[3:]
-    elif digits.startswith("84") and len(digits) in (11, 12):
-        digits = "0" + digits[2:]
-    if not (_MOBILE.fullmatch(digits) or _LANDLINE.fullmatch(digits)):
-        return _Bad(f"{raw.strip()!r} is not a Vietnamese phone number: a mobile 0 + 9 digits "
-                    "(0901234567) or a landline 02 + 9 digits (02838221234)")
-    if len(digits) > _LIMITS["phone"]:
+    phone = phone_number(raw)
+    if isinstance(phone, Invalid):
+        return _Bad(f"{raw.strip()!r} is {phone.reason}")
+    if len(phone) > _LIMITS["phone"]:
         return _Bad(f"{raw.strip()!r} is too long")
-    return digits
+    return phone
 
 
 # -- rows of each kind ---------------------------------------------------------------------------

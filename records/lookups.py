@@ -41,7 +41,6 @@ from .results import (
 
 OPEN_STATUSES = ("open", "forwarded", "in_progress")
 _CODE_DIGITS = re.compile(r"[0-9]{11}")
-_PHONE = re.compile(r"0[0-9]{8,10}")
 
 
 def utcnow() -> datetime:
@@ -61,15 +60,22 @@ def customer_code(text: str) -> str | Invalid:
     return "PE" + digits
 
 
+_PHONE_NOISE = re.compile(r"[\s.\-()]")
+_MOBILE = re.compile(r"0[35789][0-9]{8}")
+_LANDLINE = re.compile(r"02[0-9]{9}")
+
+
 def phone_number(text: str) -> str | Invalid:
-    """A Vietnamese number as stored: leading 0, no +84 (``+84 90 912 3456`` -> ``0909123456``)."""
-    digits = re.sub(r"[^0-9+]", "", text or "")
+    """A Vietnamese number as stored: leading 0, no +84; a mobile is 0 + 9 digits
+    (``+84 90 912 3456`` -> ``0909123456``), a landline 02 + 9 digits (``02838221234``)."""
+    digits = _PHONE_NOISE.sub("", text or "")
     if digits.startswith("+84"):
         digits = "0" + digits[3:]
-    elif digits.startswith("84") and len(digits) >= 11:
+    elif digits.startswith("84") and len(digits) in (11, 12):
         digits = "0" + digits[2:]
-    if not _PHONE.fullmatch(digits):
-        return Invalid("phone", "not a Vietnamese phone number")
+    if not (_MOBILE.fullmatch(digits) or _LANDLINE.fullmatch(digits)):
+        return Invalid("phone", "not a Vietnamese phone number: a mobile 0 + 9 digits "
+                                "(0901234567) or a landline 02 + 9 digits (02838221234)")
     return digits
 
 

@@ -129,9 +129,15 @@ def hotline(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFac
         pytest.fail(f"{flavour}: no Asterisk in {root}; run scripts/install-asterisk22.sh "
                     "(or set HOTLINE_E2E_FLAVOURS=asterisk16)")
     runtime = tmp_path_factory.mktemp(f"hl-{flavour}")
+    menu_file = None
+    if getattr(request.module, "OWN_MENU_COPY", False):  # tests that edit the running menu
+        menu_file = runtime / "menu" / "19001122.yaml"
+        menu_file.parent.mkdir()
+        menu_file.write_bytes((config.PROJECT_ROOT / "dialplans" / "19001122.yaml").read_bytes())
     settings = config.load_or_create(
         runtime, sip_port=_free_udp_port(), ami_port=config.free_port(),
         agi_port=config.free_port(), redis_port=config.free_port(), asterisk_root=root,
+        menu_file=str(menu_file) if menu_file else None,
     )
     try:
         processes.up(settings, progress=False)

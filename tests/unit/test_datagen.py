@@ -12,6 +12,7 @@ from pathlib import Path
 import pytest
 
 from records.database import migrate
+from records.lookups import luhn_digit
 from records.datagen import (
     DISTRICT_COMPANIES,
     LOCAL_OFFSET,
@@ -20,7 +21,7 @@ from records.datagen import (
     GenerationReport,
     ensure_district_companies,
     generate,
-    luhn_check_digit,
+
     residential_amount,
 )
 
@@ -193,6 +194,17 @@ def test_bills_are_monthly_priced_by_the_tariff_and_mostly_paid(
     assert by_month["2025-05-01"] > by_month["2025-10-01"] * 1.15  # the hot season
 
 
+def test_early_in_the_month_nothing_is_paid_after_today(tmp_path: Path) -> None:
+    url = url_in(tmp_path)
+    generate(url, 2_000, seed=2, now=datetime(2025, 11, 5, 3), months=2, progress=False)
+    paid = [date.fromisoformat(d) for (d,) in rows(
+        url, "SELECT paid_date FROM bills WHERE period = '2025-10-01' AND paid = 1")]
+    assert paid and max(paid) <= date(2025, 11, 5)
+    assert len(set(paid)) >= 3  # spread over the days since the bills came out
+    unpaid = rows(url, "SELECT COUNT(*) FROM bills WHERE period = '2025-10-01' AND paid = 0")
+    assert unpaid[0][0] > 2_000 * 0.15
+
+
 # -- outages -------------------------------------------------------------------------------------
 
 def test_outage_windows_are_daytime_by_feeder_or_area(
@@ -238,7 +250,7 @@ def test_request_numbers_are_eight_digits_with_a_luhn_check_digit(
     for number in numbers:
         assert re.fullmatch(r"[1-9][0-9]{7}", number)
         assert luhn_valid(number)
-        assert luhn_check_digit(number[:-1]) == number[-1]
+        assert luhn_digit(number[:-1]) == number[-1]
         wrong = number[:3] + str((int(number[3]) + 1) % 10) + number[4:]
         assert not luhn_valid(wrong)  # one mistyped digit is caught
 

@@ -3,6 +3,7 @@ with every problem located (file, line, field) and the database is left exactly 
 
 from __future__ import annotations
 
+import shutil
 import sqlite3
 from collections.abc import Iterator
 from datetime import date, datetime
@@ -22,21 +23,29 @@ TABLES = ("customers", "customer_phones", "bills", "outage_windows")
 CUSTOMERS_HEADER = "code,name,address,district_company,area,feeder,phones\n"
 
 
-@pytest.fixture
-def url(tmp_path: Path) -> str:
-    """A migrated database with the 15 district companies and nothing else."""
-    url = f"sqlite:///{tmp_path / 'records.db'}"
-    migrate(url)
-    ensure_district_companies(url)
-    return url
-
-
-@pytest.fixture
-def loaded(url: str) -> str:
-    """The good fixture files imported: 5 customers, their bills, 3 outage windows."""
+@pytest.fixture(scope="module")
+def templates(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
+    """Database files made once per module (migrating is the slow part); tests get copies."""
+    folder = tmp_path_factory.mktemp("templates")
+    empty, loaded = folder / "empty.db", folder / "loaded.db"
+    migrate(f"sqlite:///{empty}")
+    ensure_district_companies(f"sqlite:///{empty}")
+    shutil.copy(empty, loaded)
     for kind in ("customers", "bills", "outages"):
-        import_csv(url, kind, FIXTURES / f"{kind}-good.csv", progress=False)
-    return url
+        import_csv(f"sqlite:///{loaded}", kind, FIXTURES / f"{kind}-good.csv", progress=False)
+    return {"empty": empty, "loaded": loaded}
+
+
+@pytest.fixture
+def url(templates: dict[str, Path], tmp_path: Path) -> str:
+    """A migrated database with the 15 district companies and nothing else."""
+    return f"sqlite:///{shutil.copy(templates['empty'], tmp_path / 'records.db')}"
+
+
+@pytest.fixture
+def loaded(templates: dict[str, Path], tmp_path: Path) -> str:
+    """The good fixture files imported: 5 customers, their bills, 3 outage windows."""
+    return f"sqlite:///{shutil.copy(templates['loaded'], tmp_path / 'records.db')}"
 
 
 @pytest.fixture
