@@ -33,6 +33,8 @@ test-unit: $(VENV)/.installed
 
 bench: install
 	$(VENV)/bin/python -m bench.fastagi_turnaround
+	$(VENV)/bin/python -m bench.records_lookups
+	$(VENV)/bin/python -m bench.ivr_latency
 
 lint: $(VENV)/.installed
 	$(VENV)/bin/ruff check .

@@ -25,6 +25,7 @@ def cmd_up(args: argparse.Namespace) -> int:
         args.runtime, sip_port=args.sip_port, sip_bind=args.sip_bind,
         asterisk_root=args.asterisk_root, ivr_lines=args.ivr_lines,
         menu_file=str(Path(args.menu).resolve()) if args.menu else None,
+        database_url=args.database,
     )
     print(f"[hotline] runtime folder {settings.runtime}")
     processes.up(settings, demo=args.demo)
@@ -333,6 +334,8 @@ def parser() -> argparse.ArgumentParser:
     up.add_argument("--asterisk-root", help="run the Asterisk of this chroot (e.g. 22)")
     up.add_argument("--ivr-lines", type=int)
     up.add_argument("--menu", help="menu file (default dialplans/19001122.yaml)")
+    up.add_argument("--database", help="records database URL (default: SQLite in the runtime "
+                    "folder; e.g. postgresql+psycopg://user@host/db)")
     up.add_argument("--demo", action="store_true",
                     help="load demo customers, bills, outages and requests if none exist")
     up.set_defaults(func=cmd_up)

@@ -1,0 +1,153 @@
+"""The ACD's live state in Redis, shared by every controller (redis-py asyncio).
+
+    acd:agent:<id>   hash  the operator's AgentStatus (acd.states)
+    acd:agents       set   every operator ever seen
+    acd:call:<id>    hash  a waiting call: skills, language, priority, joined_at, sticky, state,
+                           agent, channel
+    acd:waiting      zset  waiting call ids by the time they joined
+
+Operators change state only through :meth:`LiveState.apply`, which runs the pure state machine
+under an optimistic transaction (WATCH/MULTI, retried on conflict), and a reservation is one Lua
+script: an operator moves from ``available`` to ``reserved`` for exactly one waiting call, or
+nothing changes. So two controllers on one Redis can never reserve the same operator twice.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from typing import Any
+
+from redis.asyncio import Redis
+from redis.exceptions import WatchError
+
+from .decision import FreeAgent, WaitingCall
+from .states import AgentState, AgentStatus, Event, transition
+
+RESERVE = """
+if redis.call('HGET', KEYS[1], 'state') ~= 'available' then return 0 end
+if redis.call('HGET', KEYS[2], 'state') ~= 'waiting' then return -1 end
+redis.call('HSET', KEYS[1], 'state', 'reserved', 'since', ARGV[3], 'call_id', ARGV[1])
+redis.call('HSET', KEYS[2], 'state', 'offered', 'agent', ARGV[2])
+return 1
+"""
+
+
+def _encode(status: AgentStatus) -> dict[str, str]:
+    data = dataclasses.asdict(status)
+    data["state"] = status.state.value
+    return {k: "" if v is None else str(v) for k, v in data.items()}
+
+
+def _decode(agent_id: str, raw: dict[str, str]) -> AgentStatus:
+    if not raw:
+        return AgentStatus(agent_id=agent_id)
+
+    def text(name: str) -> str | None:
+        return raw.get(name) or None
+
+    return AgentStatus(agent_id=agent_id, state=AgentState(raw.get("state", "logged_out")),
+                       since=float(raw.get("since") or 0), idle_since=float(
+                           raw.get("idle_since") or 0), pause_reason=text("pause_reason"),
+                       pending_pause=text("pending_pause"),
+                       missed_offers=int(raw.get("missed_offers") or 0),
+                       call_id=text("call_id"), wrap_up_code=text("wrap_up_code"))
+
+
+class LiveState:
+    def __init__(self, redis: Redis, prefix: str = "acd:") -> None:
+        self.redis = redis
+        self.prefix = prefix
+        self._reserve = redis.register_script(RESERVE)
+
+    def _agent_key(self, agent_id: str) -> str:
+        return f"{self.prefix}agent:{agent_id}"
+
+    def _call_key(self, call_id: str) -> str:
+        return f"{self.prefix}call:{call_id}"
+
+    # -- operators --------------------------------------------------------------------------
+
+    async def agent(self, agent_id: str) -> AgentStatus:
+        raw = await self.redis.hgetall(self._agent_key(agent_id))
+        return _decode(agent_id, {_s(k): _s(v) for k, v in raw.items()})
+
+    async def agents(self) -> list[AgentStatus]:
+        ids = sorted(_s(x) for x in await self.redis.smembers(f"{self.prefix}agents"))
+        return [await self.agent(agent_id) for agent_id in ids]
+
+    async def apply(self, agent_id: str, event: Event, now: float, *, max_missed: int = 3
+                    ) -> AgentStatus:
+        """Apply one event to an operator, atomically against other controllers."""
+        key = self._agent_key(agent_id)
+        while True:
+            async with self.redis.pipeline(transaction=True) as pipe:
+                try:
+                    await pipe.watch(key)
+                    raw = await pipe.hgetall(key)
+                    current = _decode(agent_id, {_s(k): _s(v) for k, v in raw.items()})
+                    updated = transition(current, event, now, max_missed=max_missed)
+                    pipe.multi()
+                    pipe.delete(key)
+                    pipe.hset(key, mapping=_encode(updated))
+                    pipe.sadd(f"{self.prefix}agents", agent_id)
+                    await pipe.execute()
+                    return updated
+                except WatchError:
+                    continue
+
+    # -- calls ------------------------------------------------------------------------------
+
+    async def add_call(self, call: WaitingCall, channel: str = "") -> None:
+        await self.redis.hset(self._call_key(call.call_id), mapping={
+            "skills": ",".join(call.skills), "language": call.language,
+            "priority": str(call.priority), "joined_at": repr(call.joined_at),
+            "sticky": call.sticky_agent or "", "state": "waiting", "agent": "",
+            "channel": channel})
+        await self.redis.zadd(f"{self.prefix}waiting", {call.call_id: call.joined_at})
+
+    async def call(self, call_id: str) -> dict[str, str]:
+        raw = await self.redis.hgetall(self._call_key(call_id))
+        return {_s(k): _s(v) for k, v in raw.items()}
+
+    async def waiting(self) -> list[WaitingCall]:
+        ids = [_s(x) for x in await self.redis.zrange(f"{self.prefix}waiting", 0, -1)]
+        calls = []
+        for call_id in ids:
+            data = await self.call(call_id)
+            if data.get("state") != "waiting":
+                continue
+            calls.append(WaitingCall(call_id=call_id, skills=tuple(
+                s for s in data.get("skills", "").split(",") if s), language=data.get(
+                    "language", "vi"), priority=int(data.get("priority") or 0),
+                joined_at=float(data.get("joined_at") or 0),
+                sticky_agent=data.get("sticky") or None))
+        return calls
+
+    async def set_call_state(self, call_id: str, state: str, **fields: str) -> None:
+        await self.redis.hset(self._call_key(call_id), mapping={"state": state, **fields})
+        if state in ("connected", "gone", "overflow"):
+            await self.redis.zrem(f"{self.prefix}waiting", call_id)
+
+    async def reserve(self, agent_id: str, call_id: str, now: float) -> bool:
+        """Operator ``available`` -> ``reserved`` for this waiting call, or nothing at all."""
+        result = await self._reserve(keys=[self._agent_key(agent_id), self._call_key(call_id)],
+                                     args=[call_id, agent_id, repr(now)])
+        return int(result) == 1
+
+    async def free_agents(self, profiles: dict[str, Any]) -> tuple[list[FreeAgent], frozenset[str]]:
+        """Free operators as the decision needs them, and the ids of busy logged-in ones."""
+        free, busy = [], set()
+        for status in await self.agents():
+            profile = profiles.get(status.agent_id)
+            if profile is None or status.state is AgentState.LOGGED_OUT:
+                continue
+            if status.state is AgentState.AVAILABLE:
+                free.append(FreeAgent(status.agent_id, dict(profile.skills),
+                                      tuple(profile.languages), status.idle_since))
+            elif status.state is not AgentState.PAUSED:
+                busy.add(status.agent_id)
+        return free, frozenset(busy)
+
+
+def _s(value: Any) -> str:
+    return value.decode() if isinstance(value, bytes) else str(value)

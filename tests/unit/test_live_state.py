@@ -1,0 +1,99 @@
+"""The ACD's live state in a real Redis: operator transitions are atomic across controllers and
+a reservation takes an operator for exactly one call."""
+
+from __future__ import annotations
+
+import asyncio
+import random
+from typing import AsyncIterator
+
+import pytest
+from redis.asyncio import Redis
+
+from acd.decision import Policy, WaitingCall, decide
+from acd.live import LiveState
+from acd.states import AgentState, AgentStateError, Event
+
+
+@pytest.fixture
+async def redis(redis_server: str) -> AsyncIterator[Redis]:
+    client = Redis.from_url(redis_server)
+    await client.flushdb()
+    yield client
+    await client.flushdb()
+    await client.aclose()
+
+
+class Profile:
+    def __init__(self, skills: dict[str, int], languages: tuple[str, ...] = ("vi",)) -> None:
+        self.skills = skills
+        self.languages = languages
+
+
+async def test_transitions_are_stored_and_illegal_ones_change_nothing(redis: Redis) -> None:
+    live = LiveState(redis)
+    status = await live.apply("op01", Event("login"), now=100.0)
+    assert status.state is AgentState.AVAILABLE and status.idle_since == 100.0
+    assert (await live.agent("op01")) == status
+    with pytest.raises(AgentStateError):
+        await live.apply("op01", Event("unpause"), now=101.0)
+    assert (await live.agent("op01")) == status
+    await live.apply("op01", Event("pause", reason="meal"), now=102.0)
+    paused = await live.agent("op01")
+    assert (paused.state, paused.pause_reason) == (AgentState.PAUSED, "meal")
+
+
+async def test_a_reservation_takes_an_operator_once(redis: Redis) -> None:
+    live = LiveState(redis)
+    await live.apply("op01", Event("login"), now=1.0)
+    for call_id in ("c1", "c2"):
+        await live.add_call(WaitingCall(call_id, ("billing",), "vi", 0, 2.0))
+    assert await live.reserve("op01", "c1", now=3.0)
+    assert not await live.reserve("op01", "c2", now=3.0)   # already reserved
+    assert not await live.reserve("op02", "c1", now=3.0)   # unknown operator
+    status = await live.agent("op01")
+    assert (status.state, status.call_id) == (AgentState.RESERVED, "c1")
+    assert (await live.call("c1"))["state"] == "offered"
+    assert [c.call_id for c in await live.waiting()] == ["c2"]
+    # the state machine goes on from the reservation
+    answered = await live.apply("op01", Event("answer", call_id="c1"), now=4.0)
+    assert answered.state is AgentState.ON_CALL
+
+
+async def test_two_controllers_never_reserve_an_operator_twice_under_200_calls(
+        redis: Redis, redis_server: str) -> None:
+    profiles = {f"op{n:02d}": Profile({"general": 1 + n % 5, "billing": 1 + n % 3})
+                for n in range(1, 51)}
+    setup = LiveState(redis)
+    for agent_id in profiles:
+        await setup.apply(agent_id, Event("login"), now=0.0)
+    rng = random.Random(3)
+    for n in range(200):
+        await setup.add_call(WaitingCall(f"call{n:03d}", (rng.choice(["general", "billing"]),),
+                                         "vi", rng.randint(0, 3), float(n)))
+    won: list[tuple[str, str]] = []
+
+    async def controller(seed: int) -> None:
+        client = Redis.from_url(redis_server)
+        live = LiveState(client)
+        local = random.Random(seed)
+        for _round in range(30):
+            calls = await live.waiting()
+            free, busy = await live.free_agents(profiles)
+            if not calls or not free:
+                break
+            local.shuffle(free)
+            for assignment in decide(calls, free, Policy(), now=500.0, busy_agents=busy):
+                if await live.reserve(assignment.agent_id, assignment.call_id, now=500.0):
+                    won.append((assignment.agent_id, assignment.call_id))
+            await asyncio.sleep(0)
+        await client.aclose()
+
+    await asyncio.gather(controller(1), controller(2))
+    agents = [agent for agent, _ in won]
+    calls = [call for _, call in won]
+    assert len(agents) == len(set(agents)) == 50   # every operator once, none twice
+    assert len(calls) == len(set(calls))           # no call offered twice
+    for agent_id, call_id in won:
+        status = await setup.agent(agent_id)
+        assert (status.state, status.call_id) == (AgentState.RESERVED, call_id)
