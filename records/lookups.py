@@ -6,13 +6,16 @@ malformed input is answered without touching the database.
 
 from __future__ import annotations
 
+import functools
 import re
 from datetime import datetime, timedelta
+from typing import Any
 
 from sqlalchemy import (
     DateTime,
     Integer,
     Select,
+    bindparam,
     case,
     cast,
     func,
@@ -54,7 +57,7 @@ def utcnow() -> datetime:
 def customer_code(text: str) -> str | Invalid:
     """``PE`` + 11 digits; callers key only the 11 digits (``PE`` implied)."""
     cleaned = re.sub(r"[\s.\-]", "", text or "").upper()
-    digits = cleaned[2:] if cleaned.startswith("PE") else cleaned
+    digits = cleaned.removeprefix("PE")
     if not _CODE_DIGITS.fullmatch(digits):
         return Invalid("customer_code", "a customer code is PE followed by 11 digits")
     return "PE" + digits
@@ -102,6 +105,10 @@ def request_number(text: str) -> str | Invalid:
 
 # -- lookups -------------------------------------------------------------------------------------
 
+# Statements are built once, with bound parameters: building SQLAlchemy statements on every
+# call costs more than running them.
+
+@functools.cache
 def _customer_query() -> Select:  # type: ignore[type-arg]
     return select(Customer.id, Customer.code, Customer.name, Customer.address,
                   DistrictCompany.code, DistrictCompany.name, Customer.area,
@@ -109,11 +116,82 @@ def _customer_query() -> Select:  # type: ignore[type-arg]
                                         DistrictCompany.id == Customer.district_company_id)
 
 
+@functools.cache
+def _by_code() -> Select:  # type: ignore[type-arg]
+    return _customer_query().where(Customer.code == bindparam("code"))
+
+
+@functools.cache
+def _by_phone() -> Select:  # type: ignore[type-arg]
+    return (_customer_query().join(CustomerPhone, CustomerPhone.customer_id == Customer.id)
+            .where(CustomerPhone.phone == bindparam("phone")).order_by(Customer.code).limit(20))
+
+
+@functools.cache
+def _bill_status() -> Select:  # type: ignore[type-arg]
+    unpaid = case((Bill.paid.is_(False), Bill.amount), else_=0)
+    return (select(Bill.period, Bill.kwh, Bill.amount, Bill.due_date, Bill.paid, Bill.paid_date,
+                   func.sum(unpaid).over(),
+                   func.sum(case((Bill.paid.is_(False), 1), else_=0)).over())
+            .where(Bill.customer_id == bindparam("customer_id"))
+            .order_by(Bill.period.desc()).limit(1))
+
+
+@functools.cache
+def _outages() -> Select:  # type: ignore[type-arg]
+    return (select(OutageWindow.starts_at, OutageWindow.ends_at, OutageWindow.reason,
+                   OutageWindow.area, OutageWindow.feeder, OutageWindow.status)
+            .where(or_(OutageWindow.feeder == bindparam("feeder"),
+                       OutageWindow.area == bindparam("area")),
+                   OutageWindow.status == "planned",
+                   OutageWindow.starts_at < bindparam("until"),
+                   OutageWindow.ends_at > bindparam("now"))
+            .order_by(OutageWindow.starts_at).limit(20))
+
+
+@functools.cache
+def _request_query() -> Select:  # type: ignore[type-arg]
+    return (select(Request.number, Request.type, Request.status, Request.created_at,
+                   Request.deadline_at, Request.escalation_level, Customer.code,
+                   DistrictCompany.name)
+            .outerjoin(Customer, Customer.id == Request.customer_id)
+            .outerjoin(DistrictCompany, DistrictCompany.id == Request.district_company_id))
+
+
+@functools.cache
+def _request_by_number() -> Select:  # type: ignore[type-arg]
+    return _request_query().where(Request.number == bindparam("number"))
+
+
+@functools.cache
+def _screen_pop(last: int) -> Any:
+    calls = (select(literal("call").label("kind"), Call.started_at.label("at"),
+                    Call.outcome.label("a"), Call.operator.label("b"),
+                    Call.wrap_up_code.label("c"), cast(null(), DateTime).label("d"),
+                    cast(null(), Integer).label("e"), null().label("f"), null().label("g"))
+             .where(or_(Call.caller_number == bindparam("number"),
+                        Call.customer_id == bindparam("customer_id")),
+                    Call.outcome != "in_progress")
+             .order_by(Call.started_at.desc()).limit(last).subquery())
+    requests = (select(literal("request").label("kind"), Request.created_at.label("at"),
+                       Request.number.label("a"), Request.type.label("b"),
+                       Request.status.label("c"), Request.deadline_at.label("d"),
+                       Request.escalation_level.label("e"), Customer.code.label("f"),
+                       DistrictCompany.name.label("g"))
+                .outerjoin(Customer, Customer.id == Request.customer_id)
+                .outerjoin(DistrictCompany, DistrictCompany.id == Request.district_company_id)
+                .where(or_(Request.caller_number == bindparam("number"),
+                           Request.customer_id == bindparam("customer_id")),
+                       Request.status.in_(OPEN_STATUSES))
+                .order_by(Request.deadline_at).limit(20).subquery())
+    return union_all(select(calls), select(requests))
+
+
 def customer_by_code(session: Session, text: str) -> Result[CustomerInfo]:
     code = customer_code(text)
     if isinstance(code, Invalid):
         return code
-    row = session.execute(_customer_query().where(Customer.code == code)).first()
+    row = session.execute(_by_code(), {"code": code}).first()
     if row is None:
         return NotFound("customer", code)
     return Found(CustomerInfo(*row))
@@ -123,10 +201,7 @@ def customers_by_phone(session: Session, text: str) -> Result[tuple[CustomerInfo
     phone = phone_number(text)
     if isinstance(phone, Invalid):
         return phone
-    rows = session.execute(
-        _customer_query().join(CustomerPhone, CustomerPhone.customer_id == Customer.id)
-        .where(CustomerPhone.phone == phone).order_by(Customer.code).limit(20)
-    ).all()
+    rows = session.execute(_by_phone(), {"phone": phone}).all()
     if not rows:
         return NotFound("customer", phone)
     return Found(tuple(CustomerInfo(*row) for row in rows))
@@ -134,13 +209,7 @@ def customers_by_phone(session: Session, text: str) -> Result[tuple[CustomerInfo
 
 def bill_status(session: Session, customer_id: int) -> Result[BillStatus]:
     """The latest bill, and the total and count of unpaid bills, in one query."""
-    unpaid = case((Bill.paid.is_(False), Bill.amount), else_=0)
-    row = session.execute(
-        select(Bill.period, Bill.kwh, Bill.amount, Bill.due_date, Bill.paid, Bill.paid_date,
-               func.sum(unpaid).over(), func.sum(case((Bill.paid.is_(False), 1), else_=0)).over())
-        .where(Bill.customer_id == customer_id)
-        .order_by(Bill.period.desc()).limit(1)
-    ).first()
+    row = session.execute(_bill_status(), {"customer_id": customer_id}).first()
     if row is None:
         return Found(BillStatus(latest=None, unpaid_total=0, unpaid_count=0))
     return Found(BillStatus(latest=BillInfo(*row[:6]), unpaid_total=int(row[6] or 0),
@@ -154,24 +223,9 @@ def planned_outages(session: Session, customer: CustomerInfo, days: int = 7,
     if not 1 <= days <= 60:
         return Invalid("days", "ask for 1 to 60 days")
     now = now or utcnow()
-    until = now + timedelta(days=days)
-    rows = session.execute(
-        select(OutageWindow.starts_at, OutageWindow.ends_at, OutageWindow.reason,
-               OutageWindow.area, OutageWindow.feeder, OutageWindow.status)
-        .where(or_(OutageWindow.feeder == customer.feeder, OutageWindow.area == customer.area),
-               OutageWindow.status == "planned", OutageWindow.starts_at < until,
-               OutageWindow.ends_at > now)
-        .order_by(OutageWindow.starts_at).limit(20)
-    ).all()
+    rows = session.execute(_outages(), {"feeder": customer.feeder, "area": customer.area,
+                                        "until": now + timedelta(days=days), "now": now}).all()
     return Found(tuple(OutageInfo(*row) for row in rows))
-
-
-def _request_query() -> Select:  # type: ignore[type-arg]
-    return (select(Request.number, Request.type, Request.status, Request.created_at,
-                   Request.deadline_at, Request.escalation_level, Customer.code,
-                   DistrictCompany.name)
-            .outerjoin(Customer, Customer.id == Request.customer_id)
-            .outerjoin(DistrictCompany, DistrictCompany.id == Request.district_company_id))
 
 
 def _request_info(row: tuple, now: datetime) -> RequestInfo:  # type: ignore[type-arg]
@@ -184,7 +238,7 @@ def request_by_number(session: Session, text: str, now: datetime | None = None
     if isinstance(number, Invalid):
         return number
     now = now or utcnow()
-    row = session.execute(_request_query().where(Request.number == number)).first()
+    row = session.execute(_request_by_number(), {"number": number}).first()
     if row is None:
         return NotFound("request", number)
     return Found(_request_info(tuple(row), now))
@@ -199,26 +253,9 @@ def screen_pop(session: Session, caller_number: str, customer_id: int | None = N
     if not number and customer_id is None:
         return Invalid("caller", "no caller number and no customer")
     now = now or utcnow()
-    by_call = [Call.caller_number == number] + ([Call.customer_id == customer_id]
-                                                 if customer_id is not None else [])
-    by_request = [Request.caller_number == number] + (
-        [Request.customer_id == customer_id] if customer_id is not None else [])
-    calls = (select(literal("call").label("kind"), Call.started_at.label("at"),
-                    Call.outcome.label("a"), Call.operator.label("b"),
-                    Call.wrap_up_code.label("c"), cast(null(), DateTime).label("d"),
-                    cast(null(), Integer).label("e"), null().label("f"), null().label("g"))
-             .where(or_(*by_call), Call.outcome != "in_progress")
-             .order_by(Call.started_at.desc()).limit(last).subquery())
-    requests = (select(literal("request").label("kind"), Request.created_at.label("at"),
-                       Request.number.label("a"), Request.type.label("b"),
-                       Request.status.label("c"), Request.deadline_at.label("d"),
-                       Request.escalation_level.label("e"), Customer.code.label("f"),
-                       DistrictCompany.name.label("g"))
-                .outerjoin(Customer, Customer.id == Request.customer_id)
-                .outerjoin(DistrictCompany, DistrictCompany.id == Request.district_company_id)
-                .where(or_(*by_request), Request.status.in_(OPEN_STATUSES))
-                .order_by(Request.deadline_at).limit(20).subquery())
-    rows = session.execute(union_all(select(calls), select(requests))).all()
+    rows = session.execute(_screen_pop(last), {
+        "number": number or "\0", "customer_id": -1 if customer_id is None else customer_id,
+    }).all()
     call_rows = sorted((r for r in rows if r.kind == "call"), key=lambda r: r.at, reverse=True)
     request_rows = sorted((r for r in rows if r.kind == "request"), key=lambda r: r.d)
     return Found(ScreenPop(
