@@ -116,14 +116,22 @@ def decide(calls: list[WaitingCall], agents: list[FreeAgent], policy: Policy, no
         _requirement_after(policy, after_s) for after_s in thresholds]
     sticky_wait_s = policy.sticky_wait_s
     eligible_by_need: dict[tuple[tuple[str, ...], str, int], int] = {}
-    # highest priority first, then longest waiting, then call id: three stable sorts
-    ordered = list(calls)
-    ordered.sort(key=_JOINED_AT)
+    # highest priority first, then longest waiting (two stable sorts); callers tied on both are
+    # put in call id order when the loop reaches them, as ties are rare and most of the queue
+    # is never reached
+    ordered = sorted(calls, key=_JOINED_AT)
     ordered.sort(key=_PRIORITY, reverse=True)
+    last = len(ordered) - 1
+    ties_ordered_until = 0
     assignments: list[Assignment] = []
-    for call in ordered:
+    for position, call in enumerate(ordered):
         if not free_mask:
             break
+        if ties_ordered_until <= position < last:
+            following = ordered[position + 1]
+            if following.joined_at == call.joined_at and following.priority == call.priority:
+                ties_ordered_until = position + 1
+                call = ordered[position]
         waited = now - call.joined_at
         sticky = call.sticky_agent
         if sticky is not None and waited < sticky_wait_s:
@@ -149,6 +157,18 @@ def decide(calls: list[WaitingCall], agents: list[FreeAgent], policy: Policy, no
                                       stages[stage][2]))
         free_mask &= ~(1 << chosen)
     return assignments
+
+
+def _order_ties(ordered: list[WaitingCall], start: int) -> int:
+    """Put the callers tied with ``ordered[start]`` on priority and arrival in call id order, in
+    place; return the position after them."""
+    first = ordered[start]
+    end = start + 1
+    while end < len(ordered) and ordered[end].joined_at == first.joined_at and \
+            ordered[end].priority == first.priority:
+        end += 1
+    ordered[start:end] = sorted(ordered[start:end], key=_CALL_ID)
+    return end
 
 
 class _Pool:
@@ -209,16 +229,15 @@ class _Pool:
                 found = operators & candidates
                 if found:
                     return (found & -found).bit_length() - 1
-        if not skills:
-            return (candidates & -candidates).bit_length() - 1
-        best_index, best_fit = -1, 0
-        rest = candidates
-        while rest:
-            low = rest & -rest
-            index = low.bit_length() - 1
-            rest ^= low
-            levels = self.ranked[index].skills
-            fit = sum(levels.get(skill, 0) for skill in skills)
-            if best_index < 0 or fit > best_fit:
-                best_index, best_fit = index, fit
-        return best_index
+        # group the candidates by summed proficiency, one skill at a time
+        by_fit = {0: candidates}
+        for skill in skills:
+            summed: dict[int, int] = {}
+            for fit, operators in by_fit.items():
+                for level, at_level in self.levels(skill):
+                    both = operators & at_level
+                    if both:
+                        summed[fit + level] = summed.get(fit + level, 0) | both
+            by_fit = summed
+        best = by_fit[max(by_fit)]
+        return (best & -best).bit_length() - 1

@@ -97,8 +97,9 @@ class LiveState:
 
     # -- calls ------------------------------------------------------------------------------
 
-    async def add_call(self, call: WaitingCall, channel: str = "") -> None:
+    async def add_call(self, call: WaitingCall, channel: str = "", caller: str = "") -> None:
         await self.redis.hset(self._call_key(call.call_id), mapping={
+            "caller": caller,
             "skills": ",".join(call.skills), "language": call.language,
             "priority": str(call.priority), "joined_at": repr(call.joined_at),
             "sticky": call.sticky_agent or "", "state": "waiting", "agent": "",
@@ -122,6 +123,10 @@ class LiveState:
                 joined_at=float(data.get("joined_at") or 0),
                 sticky_agent=data.get("sticky") or None))
         return calls
+
+    async def offered(self) -> list[str]:
+        ids = [_s(x) for x in await self.redis.zrange(f"{self.prefix}waiting", 0, -1)]
+        return [i for i in ids if (await self.call(i)).get("state") == "offered"]
 
     async def set_call_state(self, call_id: str, state: str, **fields: str) -> None:
         await self.redis.hset(self._call_key(call_id), mapping={"state": state, **fields})

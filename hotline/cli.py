@@ -267,6 +267,27 @@ def cmd_data(args: argparse.Namespace) -> int:
         return 2
 
 
+def cmd_agents(args: argparse.Namespace) -> int:
+    settings = _settings(args)
+    if args.action == "list":
+        rows = processes.controller_request(settings, "agents")
+    else:
+        if not args.agent:
+            print("hotline agents: name the operator (e.g. op07)", file=sys.stderr)
+            return 2
+        request = f"agent {args.agent} {args.action}" + (f" {args.reason}" if args.reason
+                                                         else "")
+        rows = processes.controller_request(settings, request)
+    if rows is None:
+        print("hotline agents: the controller is not running", file=sys.stderr)
+        return 1
+    if isinstance(rows, dict) and "error" in rows:
+        print(f"hotline agents: {rows['error']}", file=sys.stderr)
+        return 2
+    print(json.dumps(rows, indent=2, ensure_ascii=False))
+    return 0
+
+
 def cmd_prompts_build(args: argparse.Namespace) -> int:
     from ivr.prompts import PromptError, build
 
@@ -398,6 +419,14 @@ def parser() -> argparse.ArgumentParser:
     load.add_argument("file")
     load.add_argument("--database", help="a database URL (default: the runtime folder's)")
     load.set_defaults(func=cmd_data)
+
+    agents = sub.add_parser("agents", help="operators: list, log in/out, pause, unpause")
+    agents.add_argument("action", nargs="?", default="list",
+                        choices=["list", "login", "logout", "pause", "unpause"])
+    agents.add_argument("agent", nargs="?", help="the operator, e.g. op07")
+    agents.add_argument("reason", nargs="?", help="pause reason: 1 break, 2 meal, 3 training, "
+                        "4 other, or a word")
+    agents.set_defaults(func=cmd_agents)
 
     prompts = sub.add_parser("prompts", help="prompt audio").add_subparsers(dest="what",
                                                                             required=True)

@@ -16,7 +16,10 @@ import time
 from pathlib import Path
 from typing import Any
 
+from acd.agents import AgentsError, load_agents
 from acd.ami.client import AmiClient, ClientState
+from acd.live import LiveState
+from acd.service import AcdService
 from acd.ami.errors import AmiError
 from ivr.actions import ActionRunner
 from ivr.agi.server import FastAgiServer
@@ -62,6 +65,13 @@ class Controller:
         self.ami = AmiClient("127.0.0.1", settings.ami_port, settings.ami_username,
                              settings.ami_secret, on_event=self._on_ami_event,
                              on_connected=self._on_ami_connected, events="system,call,user")
+        from redis.asyncio import Redis
+
+        self.redis = Redis(host="127.0.0.1", port=settings.redis_port, socket_timeout=2,
+                           socket_connect_timeout=2)
+        self.agents = load_agents(AGENTS)
+        self.acd = AcdService(LiveState(self.redis), self.ami, lambda: self.agents,
+                              str(settings.sounds), last_operator=self._last_operator)
         self._tasks: set[asyncio.Task[Any]] = set()
         self._journal_wakeup = asyncio.Event()
         self._control: asyncio.AbstractServer | None = None
@@ -73,6 +83,7 @@ class Controller:
         for sig in (signal.SIGTERM, signal.SIGINT):
             loop.add_signal_handler(sig, self.stopping.set)
         await self.store.start()
+        self.acd.start()
         await self.agi.start()
         await self.ami.start()
         self._spawn(self._journal_loop(), "call journal")
@@ -88,6 +99,8 @@ class Controller:
         await self.agi.stop(drain_timeout=30)
         self._control.close()
         await self.ami.close()
+        await self.acd.stop()
+        await self.redis.aclose()
         for task in self._tasks:
             task.cancel()
         await asyncio.gather(*self._tasks, return_exceptions=True)
@@ -162,9 +175,18 @@ class Controller:
 
     async def _on_ami_connected(self) -> None:
         log.info("AMI connected")
+        self._spawn(self.acd.rebuild(), "ACD rebuild")
 
     def _on_ami_event(self, message: Any) -> None:
-        return None
+        self.acd.on_event(message)
+
+    async def _last_operator(self, caller: str) -> str | None:
+        from records.calls import last_operator
+
+        try:
+            return await self.store.run(lambda s: last_operator(s, caller), 1.0)
+        except Exception:  # sticky routing is a nicety: no database, no stickiness
+            return None
 
     async def lines_in_use(self) -> int | None:
         if self.ami.state is not ClientState.CONNECTED:
@@ -198,8 +220,24 @@ class Controller:
                               writer: asyncio.StreamWriter) -> None:
         try:
             line = await asyncio.wait_for(reader.readline(), 5)
-            if line.strip() == b"status":
+            words = line.decode(errors="replace").split()
+            if words == ["status"]:
                 writer.write(json.dumps(await self.status()).encode() + b"\n")
+            elif len(words) in (3, 4) and words[0] == "agent":
+                try:
+                    await self.acd.agent_command(words[1], words[2],
+                                                 words[3] if len(words) == 4 else None)
+                    status = await self.acd.live.agent(words[1])
+                    answer: Any = {"agent": words[1], "state": status.state.value,
+                                   "pause_reason": status.pause_reason}
+                except Exception as exc:  # a refused transition, Redis down: say so
+                    answer = {"error": str(exc)}
+                writer.write(json.dumps(answer).encode() + b"\n")
+            elif words == ["agents"]:
+                rows = [{"agent": a.agent_id, "state": a.state.value,
+                         "pause_reason": a.pause_reason, "call": a.call_id}
+                        for a in await self.acd.live.agents()]
+                writer.write(json.dumps(rows).encode() + b"\n")
             else:
                 writer.write(json.dumps({"error": "unknown request"}).encode() + b"\n")
             await writer.drain()

@@ -15,6 +15,7 @@ import subprocess
 import sys
 import time
 from pathlib import Path
+from typing import Any
 
 from .config import PROJECT_ROOT, Settings
 from .render import render
@@ -235,6 +236,11 @@ def stop_controller(settings: Settings, timeout: float = 40) -> None:
 
 def controller_status(settings: Settings, timeout: float = 2.0) -> dict[str, object] | None:
     """Ask the running controller for its status over its control socket."""
+    return controller_request(settings, "status", timeout)  # type: ignore[return-value]
+
+
+def controller_request(settings: Settings, request: str, timeout: float = 5.0) -> Any:
+    """One request line to the running controller; its JSON answer (None if not running)."""
     path = control_socket(settings)
     if not path.exists():
         return None
@@ -242,7 +248,7 @@ def controller_status(settings: Settings, timeout: float = 2.0) -> dict[str, obj
         with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as s:
             s.settimeout(timeout)
             s.connect(str(path))
-            s.sendall(b"status\n")
+            s.sendall(request.encode() + b"\n")
             data = b""
             while not data.endswith(b"\n"):
                 chunk = s.recv(65536)
@@ -298,6 +304,7 @@ def load_demo_data(settings: Settings, *, customers: int = 2000, progress: bool 
     try:
         with make_sessions(engine)() as session:
             empty = not session.scalar(select(func.count()).select_from(Customer))
+        engine.dispose()  # the generator switches SQLite's journal mode: no other connection
         if empty:
             from records.datagen import generate
 

@@ -101,3 +101,13 @@ def last_calls(session: Session, limit: int = 10) -> list[Call]:
 
 def find_by_sip_call_id(session: Session, sip_call_id: str) -> Call | None:
     return session.scalar(select(Call).where(Call.sip_call_id == sip_call_id))
+
+
+def last_operator(session: Session, caller_number: str) -> str | None:
+    """The operator who last served this caller (for sticky routing)."""
+    if not caller_number:
+        return None
+    return session.scalar(
+        select(Call.operator).where(Call.caller_number == caller_number,
+                                    Call.operator.is_not(None))
+        .order_by(Call.started_at.desc()).limit(1))

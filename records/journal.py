@@ -65,11 +65,12 @@ def parse_line(line: str) -> JournalEntry | None:
     if values["hotline"] != "1" or not values["uniqueid"] or start is None:
         return None
     operator = None
-    dst = values["dstchannel"]
-    if dst.startswith("PJSIP/op"):
-        operator = dst[len("PJSIP/"):].split("-", 1)[0]
+    for channel in (values["dstchannel"], values["channel"]):
+        if channel.startswith("PJSIP/op"):
+            operator = channel[len("PJSIP/"):].split("-", 1)[0]
+    # The call is the caller's channel: an operator's leg bridged to it shares its linkedid.
     return JournalEntry(
-        call_id=values["uniqueid"][:64],
+        call_id=(values["linkedid"] or values["uniqueid"])[:64],
         caller=values["caller"][:32],
         sip_call_id=values["sip_call_id"][:128],
         start=start,

@@ -37,7 +37,7 @@ def test_the_41st_simultaneous_caller_overflows_to_the_operator_queue(hotline: H
     assert outcomes.count("abandoned") == 40, outcomes
     overflow = next(r for r in records if r and r["outcome"] == "overflow")
     assert overflow["path"] == []  # never reached the IVR
-    assert overflow["queue_status"] == "JOINEMPTY"  # no operator logged in: told to call later
+    assert overflow["queue_status"] == "NO_OPERATOR"  # no operator logged in: told to call later
     assert max(seen_in_use) == 40
     # the lines are free again
     hotline.wait_until(lambda: (hotline.status() or {}).get("lines_in_use") == 0, 10,

@@ -155,3 +155,21 @@ def test_the_journal_first_then_the_controller_is_still_one_record(
 def test_an_unknown_outcome_is_refused() -> None:
     with pytest.raises(ValueError, match="unknown outcome"):
         calls.close_call(None, "x", outcome="exploded", path=[])  # type: ignore[arg-type]
+
+
+def test_an_operators_leg_lands_on_the_callers_record(tmp_path: Path, sessions) -> None:  # type: ignore[no-untyped-def]
+    """Recorded from Asterisk 16: the caller's CDR ends when the ACD bridges the operator's
+    leg in; the leg's own CDR (its linkedid is the caller's) carries the operator and the end."""
+    path = tmp_path / "calls.csv"
+    path.write_text(
+        '"1","1795656321.3","1795656321.3","0909999999","hc2f66fb466f27x1@127.0.0.1",'
+        '"PJSIP/trunk-00000001","","1795656321.370359","1795656321.371382","1795656364.226519",'
+        '"ANSWERED","queued",""\n'
+        '"1","acd-1795656321.3-4","1795656321.3","0909999999","hc2f66fb466f27x1@127.0.0.1",'
+        '"PJSIP/op01-00000002","PJSIP/trunk-00000001","1795656364.220778","1795656364.225317",'
+        '"1795656368.231001","ANSWERED","queued",""\n')
+    journal.ingest(sessions, path)
+    with sessions() as s:
+        (call,) = s.scalars(select(Call))
+        assert (call.call_id, call.operator, call.outcome) == ("1795656321.3", "op01", "queued")
+        assert str(call.ended_at) == "2026-11-26 01:26:08.231001"  # the real end, in UTC

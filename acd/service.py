@@ -1,0 +1,336 @@
+"""The ACD service: thin shell between Asterisk (AMI events and actions), the live state in Redis
+and the pure routing decision. See docs/acd.md for the whole flow.
+
+Events are handled one at a time, in arrival order, by a single worker; handlers stay thin:
+filter, update the live state, run a routing pass, act.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import itertools
+import logging
+import math
+import time
+from dataclasses import dataclass
+from typing import Any, Callable
+
+from acd.agents import Agent
+from acd.ami.client import AmiClient
+from acd.ami.errors import AmiError
+from acd.ami.protocol import Message
+
+from .decision import Policy, WaitingCall, decide
+from .live import LiveState
+from .states import AgentState, AgentStateError, Event
+
+log = logging.getLogger("acd")
+
+PAUSE_REASONS = {"1": "break", "2": "meal", "3": "training", "4": "other"}
+TICK = Message((("Event", "AcdTick"),))
+
+
+@dataclass(frozen=True)
+class AcdSettings:
+    ring_timeout_s: float = 15.0
+    wrap_up_s: float = 10.0
+    max_missed: int = 3
+    announce_every_s: float = 30.0
+    default_handle_s: float = 180.0
+    callback: bool = True
+
+
+class AcdService:
+    def __init__(self, live: LiveState, ami: AmiClient, agents: Callable[[], dict[str, Agent]],
+                 sounds: str, *, settings: AcdSettings = AcdSettings(),
+                 policy: Policy = Policy(), last_operator: Callable[[str], Any] | None = None,
+                 clock: Callable[[], float] = time.time) -> None:
+        self.live = live
+        self.ami = ami
+        self.agents = agents
+        self.sounds = sounds
+        self.settings = settings
+        self.policy = policy
+        self._last_operator = last_operator
+        self._clock = clock
+        self._events: asyncio.Queue[Message] = asyncio.Queue()
+        self._originates: dict[str, tuple[str, str]] = {}  # action id -> (agent, call)
+        self._legs: dict[str, str] = {}                     # call id -> operator leg id
+        self._timers: set[asyncio.Task[None]] = set()
+        self._counter = itertools.count(1)
+        self._worker: asyncio.Task[None] | None = None
+        self._ticker: asyncio.Task[None] | None = None
+
+    # -- lifecycle ------------------------------------------------------------------------------
+
+    def start(self) -> None:
+        self._worker = asyncio.create_task(self._work(), name="acd events")
+        self._ticker = asyncio.create_task(self._tick(), name="acd ticker")
+
+    async def _tick(self, every_s: float = 2.0) -> None:
+        """Requirements relax as calls wait: look again every few seconds."""
+        while True:
+            await asyncio.sleep(every_s)
+            self._events.put_nowait(TICK)
+
+    async def stop(self) -> None:
+        tasks = [t for t in [self._worker, self._ticker, *self._timers] if t is not None]
+        for task in tasks:
+            task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
+
+    def on_event(self, message: Message) -> None:
+        """AMI event callback (synchronous): queue it for the worker."""
+        if message.name in ("UserEvent", "OriginateResponse", "Hangup"):
+            self._events.put_nowait(message)
+
+    async def _work(self) -> None:
+        while True:
+            message = await self._events.get()
+            try:
+                await self._handle(message)
+            except (AmiError, AgentStateError) as exc:
+                log.warning("ACD: %s while handling %s", exc, message.name)
+            except Exception:
+                log.exception("ACD: handling %s failed", message.name)
+
+    async def _handle(self, message: Message) -> None:
+        if message is TICK:
+            await self.route()
+            return
+        name = message.name
+        if name == "UserEvent":
+            kind = message.get("UserEvent", "")
+            handler = {"AcdJoin": self._join, "AcdAgent": self._agent_command,
+                       "AcdAgentAnswered": self._answered, "AcdCallback": self._callback,
+                       "AcdLeave": self._left}.get(kind)
+            if handler is not None:
+                await handler(message)
+        elif name == "OriginateResponse":
+            await self._originate_result(message)
+        elif name == "Hangup":
+            await self._hangup(message)
+
+    # -- callers ---------------------------------------------------------------------------------
+
+    async def _join(self, message: Message) -> None:
+        call_id = message.get("Uniqueid", "")
+        channel = message.get("Channel", "")
+        if not call_id or not channel:
+            return
+        # custom headers carry an Acd prefix: events already have Language, Priority, ... of
+        # the channel itself
+        skills = tuple(s for s in message.get("AcdSkills", "").split(",") if s) or ("general",)
+        language = message.get("AcdLanguage", "") or "vi"
+        try:
+            priority = max(0, min(10, int(message.get("AcdPriority", "0") or 0)))
+        except ValueError:
+            priority = 0
+        caller = message.get("AcdCaller", "")
+        sticky = None
+        if self._last_operator is not None and caller:
+            sticky = await self._last_operator(caller)
+        call = WaitingCall(call_id, skills, language, priority, self._clock(), sticky)
+        await self.live.add_call(call, channel=channel, caller=caller)
+        await self._setvar(channel, "ACD_ACCEPTED", "1")
+        if not await self._anyone_for(call):
+            # overflow rule: nobody logged in could ever take this call; say so at once
+            await self.live.set_call_state(call_id, "overflow")
+            await self._setvar(channel, "ACD_LEAVE", "no_operator")
+            log.info("ACD: call %s: no operator logged in for %s (%s)", call_id,
+                     ",".join(skills), language)
+            return
+        if self.settings.callback:
+            await self._setvar(channel, "ACD_CALLBACK", "yes")
+        log.info("ACD: call %s waits for %s (%s, priority %d%s)", call_id, ",".join(skills),
+                 language, priority, f", last served by {sticky}" if sticky else "")
+        await self.route()
+
+    async def _anyone_for(self, call: WaitingCall) -> bool:
+        """Is anyone logged in who speaks the call's language and has one of its skills (or,
+        once requirements relax fully, any skill)?"""
+        profiles = self.agents()
+        for status in await self.live.agents():
+            profile = profiles.get(status.agent_id)
+            if profile is None or status.state is AgentState.LOGGED_OUT:
+                continue
+            if call.language in profile.languages:
+                return True
+        return False
+
+    async def _left(self, message: Message) -> None:
+        await self.live.set_call_state(message.get("Uniqueid", ""), "gone")
+
+    async def _callback(self, message: Message) -> None:
+        await self.live.set_call_state(message.get("Uniqueid", ""), "callback")
+
+    # -- operators -------------------------------------------------------------------------------
+
+    async def _agent_command(self, message: Message) -> None:
+        agent_id = message.get("AcdAgent", "")
+        action = message.get("AcdAction", "")
+        reason = message.get("AcdReason", "") or None
+        await self.agent_command(agent_id, action, reason)
+
+    async def agent_command(self, agent_id: str, action: str, reason: str | None = None
+                            ) -> None:
+        if agent_id not in self.agents():
+            log.warning("ACD: %s is not an operator in the agents file", agent_id)
+            return
+        if action == "pause":
+            reason = PAUSE_REASONS.get(reason or "1", reason or "break")
+        if action == "wrap_up":
+            status = await self.live.agent(agent_id)
+            if status.state is AgentState.WRAP_UP:
+                await self.live.apply(agent_id, Event("wrap_up_done", reason=reason),
+                                      self._clock())
+        else:
+            await self.live.apply(agent_id, Event(action, reason=reason), self._clock(),
+                                  max_missed=self.settings.max_missed)
+        log.info("ACD: %s %s%s", agent_id, action, f" ({reason})" if reason else "")
+        await self.route()
+
+    # -- routing ---------------------------------------------------------------------------------
+
+    async def route(self) -> None:
+        """One routing pass: decide, reserve (atomic in Redis), ring the operators chosen."""
+        calls = await self.live.waiting()
+        if not calls:
+            return
+        free, busy = await self.live.free_agents(self.agents())
+        if not free:
+            return
+        now = self._clock()
+        for assignment in decide(calls, free, self.policy, now, busy):
+            if await self.live.reserve(assignment.agent_id, assignment.call_id, now):
+                await self._ring(assignment.agent_id, assignment.call_id)
+
+    async def _ring(self, agent_id: str, call_id: str) -> None:
+        call = await self.live.call(call_id)
+        leg = f"acd-{call_id}-{next(self._counter)}"
+        self._legs[call_id] = leg
+        try:
+            answer = await self.ami.action("Originate", [
+                ("Channel", f"PJSIP/{agent_id}"), ("Context", "acd-agent"), ("Exten", "s"),
+                ("Priority", "1"), ("Timeout", str(int(self.settings.ring_timeout_s * 1000))),
+                ("Async", "true"), ("ChannelId", leg),
+                ("CallerID", f"\"19001122\" <{call.get('caller', '19001122') or '19001122'}>"),
+                ("Variable", f"ACD_CALL={call_id}"),
+                ("Variable", f"ACD_CALLER_CHANNEL={call.get('channel', '')}"),
+            ])
+            self._originates[answer.action_id] = (agent_id, call_id)
+            log.info("ACD: ringing %s for call %s", agent_id, call_id)
+        except AmiError as exc:
+            log.error("ACD: could not ring %s (%s); the call waits on", agent_id, exc)
+            await self.live.apply(agent_id, Event("no_answer", call_id=call_id), self._clock(),
+                                  max_missed=self.settings.max_missed)
+            await self.live.set_call_state(call_id, "waiting", agent="")
+
+    async def _originate_result(self, message: Message) -> None:
+        pending = self._originates.pop(message.action_id or "", None)
+        if pending is None or message.get("Response") == "Success":
+            return
+        agent_id, call_id = pending
+        log.info("ACD: %s did not answer call %s (reason %s)", agent_id, call_id,
+                 message.get("Reason", "?"))
+        status = await self.live.agent(agent_id)
+        if status.state is AgentState.RESERVED and status.call_id == call_id:
+            await self.live.apply(agent_id, Event("no_answer", call_id=call_id), self._clock(),
+                                  max_missed=self.settings.max_missed)
+        call = await self.live.call(call_id)
+        if call.get("state") == "offered":
+            await self.live.set_call_state(call_id, "waiting", agent="")
+        await self.route()
+
+    async def _answered(self, message: Message) -> None:
+        call_id = message.get("AcdCall", "")
+        call = await self.live.call(call_id)
+        agent_id = call.get("agent", "")
+        if not agent_id:
+            return
+        await self.live.apply(agent_id, Event("answer", call_id=call_id), self._clock())
+        await self.live.set_call_state(call_id, "connected")
+        log.info("ACD: %s answered call %s", agent_id, call_id)
+
+    async def _hangup(self, message: Message) -> None:
+        uniqueid = message.get("Uniqueid", "")
+        if uniqueid.startswith("acd-"):  # an operator's leg
+            call_id = uniqueid[4:].rsplit("-", 1)[0]
+            call = await self.live.call(call_id)
+            agent_id = call.get("agent", "")
+            if not agent_id:
+                return
+            status = await self.live.agent(agent_id)
+            if status.state is AgentState.ON_CALL and status.call_id == call_id:
+                await self.live.apply(agent_id, Event("hangup", call_id=call_id), self._clock())
+                self._after(self.settings.wrap_up_s, self._wrap_up_done(agent_id, call_id))
+            return
+        call = await self.live.call(uniqueid)
+        if not call or call.get("state") in ("gone", "connected", "callback"):
+            if call.get("state") == "connected":
+                await self.live.set_call_state(uniqueid, "done")
+            return
+        await self.live.set_call_state(uniqueid, "gone")
+        agent_id = call.get("agent", "")
+        if call.get("state") == "offered" and agent_id:
+            leg = self._legs.pop(uniqueid, None)
+            if leg:  # the caller left while the operator's phone rang: stop the ring
+                try:
+                    await self.ami.action("Hangup", [("Channel", f"/^PJSIP/{agent_id}-/")])
+                except AmiError:
+                    pass
+            status = await self.live.agent(agent_id)
+            if status.state is AgentState.RESERVED and status.call_id == uniqueid:
+                await self.live.apply(agent_id, Event("caller_gone", call_id=uniqueid),
+                                      self._clock())
+        log.info("ACD: caller %s hung up while waiting", uniqueid)
+        await self.route()
+
+    async def _wrap_up_done(self, agent_id: str, call_id: str) -> None:
+        status = await self.live.agent(agent_id)
+        if status.state is AgentState.WRAP_UP and status.call_id == call_id:
+            await self.live.apply(agent_id, Event("wrap_up_done"), self._clock())
+            await self.route()
+
+    # -- after a restart or an AMI reconnect ---------------------------------------------------
+
+    async def rebuild(self) -> None:
+        """Make Redis agree with Asterisk: calls whose channel is gone are gone, and operators
+        held by them are freed. Waiting callers still in the dialplan keep their place."""
+        answer = await self.ami.action("CoreShowChannels", timeout=10)
+        alive = {m.get("Uniqueid", "") for m in answer.events}
+        now = self._clock()
+        for call_id in [c.call_id for c in await self.live.waiting()] + \
+                await self.live.offered():
+            if call_id not in alive:
+                await self.live.set_call_state(call_id, "gone")
+                log.info("ACD: call %s ended while no controller watched it", call_id)
+        for status in await self.live.agents():
+            if status.call_id and status.call_id not in alive and not any(
+                    u.startswith(f"acd-{status.call_id}-") for u in alive):
+                event = {AgentState.RESERVED: "caller_gone", AgentState.ON_CALL: "hangup"}.get(
+                    status.state)
+                if event:
+                    await self.live.apply(status.agent_id, Event(event, call_id=status.call_id),
+                                          now)
+                if status.state in (AgentState.ON_CALL, AgentState.WRAP_UP):
+                    self._after(0, self._wrap_up_done(status.agent_id, status.call_id))
+        await self.route()
+
+    # -- helpers ---------------------------------------------------------------------------------
+
+    def _after(self, seconds: float, coroutine: Any) -> None:
+        async def later() -> None:
+            await asyncio.sleep(seconds)
+            await coroutine
+
+        task = asyncio.create_task(later())
+        self._timers.add(task)
+        task.add_done_callback(self._timers.discard)
+
+    async def _setvar(self, channel: str, name: str, value: str) -> None:
+        await self.ami.action("Setvar", [("Channel", channel), ("Variable", name),
+                                         ("Value", value)])
+
+    def estimated_wait_s(self, position: int, skill_agents: int, handle_s: float) -> float:
+        return math.ceil(position / max(1, skill_agents)) * handle_s

@@ -1,0 +1,264 @@
+"""SIPp operators: a softphone that registers with digest auth and answers (late, never, busy).
+
+    agent = SippOperator("op07", password, host, port, answer="after:2000", talk_s=5)
+    agent.start()            # registers, then takes `calls` INVITEs one after the other
+    ...
+    agent.stop()
+
+Used by the ACD's end-to-end tests and by admins to try the ACD without real softphones.
+"""
+
+from __future__ import annotations
+
+import re
+import shutil
+import socket
+import subprocess
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+
+from .config import free_port
+
+
+class OperatorError(Exception):
+    code = "hotline.operator_failed"
+
+
+def _answer_part(answer: str, talk_s: float | None) -> str:
+    """What the phone does with an INVITE: ring, then answer / never answer / busy."""
+    ringing = """  <send>
+    <![CDATA[
+      SIP/2.0 180 Ringing
+      [last_Via:]
+      [last_From:]
+      [last_To:];tag=[pid]OP[call_number]
+      [last_Call-ID:]
+      [last_CSeq:]
+      Contact: <sip:[service]@[local_ip]:[local_port]>
+      Content-Length: 0
+    ]]>
+  </send>
+"""
+    if answer == "busy":
+        return """  <send>
+    <![CDATA[
+      SIP/2.0 486 Busy Here
+      [last_Via:]
+      [last_From:]
+      [last_To:];tag=[pid]OP[call_number]
+      [last_Call-ID:]
+      [last_CSeq:]
+      Content-Length: 0
+    ]]>
+  </send>
+  <recv request="ACK" next="ready"/>
+"""
+    if answer == "never":
+        return ringing + """  <recv request="CANCEL"/>
+  <send>
+    <![CDATA[
+      SIP/2.0 200 OK
+      [last_Via:]
+      [last_From:]
+      [last_To:];tag=[pid]OP[call_number]
+      [last_Call-ID:]
+      [last_CSeq:]
+      Content-Length: 0
+    ]]>
+  </send>
+  <send>
+    <![CDATA[
+      SIP/2.0 487 Request Terminated
+      [last_Via:]
+      [last_From:]
+      [last_To:];tag=[pid]OP[call_number]
+      [last_Call-ID:]
+      CSeq: [cseq] INVITE
+      Content-Length: 0
+    ]]>
+  </send>
+  <recv request="ACK" next="ready"/>
+"""
+    delay = int(answer.split(":", 1)[1]) if answer.startswith("after:") else 0
+    hangup = ""
+    if talk_s is not None:
+        hangup = f"""  <recv request="BYE" timeout="{int(talk_s * 1000)}" ontimeout="we_hang_up"
+        next="they_hung_up"/>
+  <label id="we_hang_up"/>
+  <send retrans="500">
+    <![CDATA[
+      BYE [$contact_uri] SIP/2.0
+      Via: SIP/2.0/[transport] [local_ip]:[local_port];branch=[branch]
+      From: [$to];tag=[pid]OP[call_number]
+      To: [$from]
+      Call-ID: [$callid]
+      CSeq: 1 BYE
+      Max-Forwards: 70
+      Content-Length: 0
+    ]]>
+  </send>
+  <recv response="200" next="ready"/>
+"""
+    return ringing + f"""  <pause milliseconds="{max(delay, 1)}"/>
+  <send retrans="500">
+    <![CDATA[
+      SIP/2.0 200 OK
+      [last_Via:]
+      [last_From:]
+      [last_To:];tag=[pid]OP[call_number]
+      [last_Call-ID:]
+      [last_CSeq:]
+      Contact: <sip:[service]@[local_ip]:[local_port]>
+      Content-Type: application/sdp
+      Content-Length: [len]
+
+      v=0
+      o=operator 1 1 IN IP[local_ip_type] [local_ip]
+      s=-
+      c=IN IP[media_ip_type] [media_ip]
+      t=0 0
+      m=audio [media_port] RTP/AVP 0 101
+      a=rtpmap:0 PCMU/8000
+      a=rtpmap:101 telephone-event/8000
+      a=sendrecv
+    ]]>
+  </send>
+  <recv request="ACK"/>
+{hangup}  <recv request="BYE"/>
+  <label id="they_hung_up"/>
+  <send>
+    <![CDATA[
+      SIP/2.0 200 OK
+      [last_Via:]
+      [last_From:]
+      [last_To:]
+      [last_Call-ID:]
+      [last_CSeq:]
+      Content-Length: 0
+    ]]>
+  </send>
+"""
+
+
+def register_scenario(username: str, password: str, expires: int = 3600) -> str:
+    """REGISTER with digest authentication (the UAC half of a softphone)."""
+    def register(cseq: int, auth: str) -> str:
+        return f"""  <send retrans="500">
+    <![CDATA[
+      REGISTER sip:[remote_ip]:[remote_port] SIP/2.0
+      Via: SIP/2.0/[transport] [local_ip]:[local_port];branch=[branch]
+      From: <sip:{username}@[remote_ip]:[remote_port]>;tag=[pid]R[call_number]
+      To: <sip:{username}@[remote_ip]:[remote_port]>
+      Call-ID: [call_id]
+      CSeq: {cseq} REGISTER
+      Contact: <sip:{username}@[local_ip]:[local_port]>{auth}
+      Expires: {expires}
+      Max-Forwards: 70
+      User-Agent: hotline-operator
+      Content-Length: 0
+    ]]>
+  </send>
+"""
+    auth = f"\n      [authentication username={username} password={password}]"
+    return f"""<?xml version="1.0" encoding="ISO-8859-1" ?>
+<scenario name="register {username}">
+{register(1, "")}  <recv response="401" auth="true"/>
+{register(2, auth)}  <recv response="200"/>
+</scenario>
+"""
+
+
+def answer_scenario(answer: str, talk_s: float | None) -> str:
+    """What the phone does with each INVITE (the UAS half of a softphone)."""
+    return f"""<?xml version="1.0" encoding="ISO-8859-1" ?>
+<scenario name="operator phone">
+  <recv request="OPTIONS" optional="true" next="pong"/>
+  <recv request="INVITE">
+    <action>
+      <ereg regexp=".*" search_in="hdr" header="From:" assign_to="from"/>
+      <ereg regexp="[^;]*" search_in="hdr" header="To:" assign_to="to"/>
+      <ereg regexp=".*" search_in="hdr" header="Call-ID:" assign_to="callid"/>
+      <ereg regexp="&lt;([^&gt;]*)&gt;" search_in="hdr" header="Contact:"
+            assign_to="junk,contact_uri"/>
+    </action>
+  </recv>
+{_answer_part(answer, talk_s)}  <nop next="ready"/>
+  <label id="pong"/>
+  <send>
+    <![CDATA[
+      SIP/2.0 200 OK
+      [last_Via:]
+      [last_From:]
+      [last_To:];tag=[pid]Q[call_number]
+      [last_Call-ID:]
+      [last_CSeq:]
+      Content-Length: 0
+    ]]>
+  </send>
+  <label id="ready"/>
+  <timewait milliseconds="100"/>
+  <Reference variables="junk,from,to,callid,contact_uri"/>
+</scenario>
+"""
+
+
+@dataclass
+class SippOperator:
+    username: str
+    password: str
+    host: str
+    port: int
+    answer: str = "now"          # now | after:<ms> | never | busy
+    talk_s: float | None = 5.0   # hang up after this long; None: wait for the caller's BYE
+    wait_s: float = 300.0        # the phone is switched off after this long
+
+    def __post_init__(self) -> None:
+        if not re.fullmatch(r"op[0-9]{2,3}", self.username):
+            raise OperatorError(f"not an operator account: {self.username!r}")
+        if not re.fullmatch(r"now|never|busy|after:[0-9]{1,6}", self.answer):
+            raise OperatorError(f"answer is now, never, busy or after:<ms>, not {self.answer!r}")
+        self._process: subprocess.Popen[bytes] | None = None
+        self._folder: str | None = None
+
+    def start(self) -> None:
+        """Register from a port, then answer calls on that same port (Asterisk's contact)."""
+        sipp = shutil.which("sipp")
+        if sipp is None:
+            raise OperatorError("sipp is not installed (Debian package sip-tester)")
+        self._folder = tempfile.mkdtemp(prefix=f"operator-{self.username}-")
+        folder = Path(self._folder)
+        (folder / "register.xml").write_text(register_scenario(self.username, self.password),
+                                             encoding="iso-8859-1")
+        (folder / "phone.xml").write_text(answer_scenario(self.answer, self.talk_s),
+                                          encoding="iso-8859-1")
+        local = free_port(0, "127.0.0.1", socket.SOCK_DGRAM)
+        common = [f"{self.host}:{self.port}", "-i", "127.0.0.1", "-p", str(local), "-nostdin",
+                  "-trace_err", "-error_file", str(folder / "errors.log")]
+        registered = subprocess.run(
+            [sipp, *common, "-sf", str(folder / "register.xml"), "-s", self.username,
+             "-m", "1", "-timeout", "10s", "-timeout_error"],
+            cwd=folder, capture_output=True, timeout=30)
+        if registered.returncode != 0:
+            errors = (folder / "errors.log").read_text(errors="replace")[-1500:] \
+                if (folder / "errors.log").exists() else ""
+            raise OperatorError(f"{self.username} could not register: {errors}")
+        self._process = subprocess.Popen(
+            [sipp, *common, "-sf", str(folder / "phone.xml"),
+             "-mp", str(free_port(0, "127.0.0.1", socket.SOCK_DGRAM)),
+             "-timeout", f"{int(self.wait_s)}s", "-default_behaviors", "all,-bye"],
+            cwd=folder, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+
+    def stop(self) -> int | None:
+        if self._process is None:
+            return None
+        if self._process.poll() is None:
+            self._process.terminate()
+            try:
+                self._process.wait(10)
+            except subprocess.TimeoutExpired:
+                self._process.kill()
+                self._process.wait()
+        if self._folder:
+            shutil.rmtree(self._folder, ignore_errors=True)
+        return self._process.returncode
