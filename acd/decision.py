@@ -130,7 +130,7 @@ def decide(calls: list[WaitingCall], agents: list[FreeAgent], policy: Policy, no
         if ties_ordered_until <= position < last:
             following = ordered[position + 1]
             if following.joined_at == call.joined_at and following.priority == call.priority:
-                ties_ordered_until = position + 1
+                ties_ordered_until = _order_ties(ordered, position)
                 call = ordered[position]
         waited = now - call.joined_at
         sticky = call.sticky_agent

@@ -154,5 +154,48 @@ class LiveState:
         return free, frozenset(busy)
 
 
+# -- statistics (kept in Redis, so they survive controller restarts) ------------------------------
+
+    async def count(self, skill: str, **fields: float) -> None:
+        key = f"{self.prefix}stats:skill:{skill}"
+        async with self.redis.pipeline(transaction=True) as pipe:
+            for name, value in fields.items():
+                if name == "wait_max":
+                    continue
+                pipe.hincrbyfloat(key, name, value)
+            await pipe.execute()
+        if "wait_max" in fields:
+            current = float(await self.redis.hget(key, "wait_max") or 0)
+            if fields["wait_max"] > current:
+                await self.redis.hset(key, "wait_max", fields["wait_max"])
+
+    async def count_agent(self, agent_id: str, **fields: float) -> None:
+        key = f"{self.prefix}stats:agent:{agent_id}"
+        async with self.redis.pipeline(transaction=True) as pipe:
+            for name, value in fields.items():
+                pipe.hincrbyfloat(key, name, value)
+            await pipe.execute()
+
+    async def handle_time(self, skill: str, seconds: float | None = None,
+                          default: float = 180.0) -> float:
+        """Record a handle time for a skill (when given) and return the recent average."""
+        key = f"{self.prefix}handle:{skill}"
+        if seconds is not None:
+            await self.redis.lpush(key, repr(seconds))
+            await self.redis.ltrim(key, 0, 49)
+        values = [float(v) for v in await self.redis.lrange(key, 0, 49)]
+        return sum(values) / len(values) if values else default
+
+    async def stats(self) -> dict[str, dict[str, dict[str, float]]]:
+        result: dict[str, dict[str, dict[str, float]]] = {"skills": {}, "agents": {}}
+        async for key in self.redis.scan_iter(f"{self.prefix}stats:*"):
+            name = _s(key)[len(self.prefix) + len("stats:"):]
+            kind, _, ident = name.partition(":")
+            raw = await self.redis.hgetall(key)
+            result["skills" if kind == "skill" else "agents"][ident] = {
+                _s(k): float(_s(v)) for k, v in raw.items()}
+        return result
+
+
 def _s(value: Any) -> str:
     return value.decode() if isinstance(value, bytes) else str(value)

@@ -12,8 +12,9 @@ import itertools
 import logging
 import math
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any, Callable
+from typing import Any
 
 from acd.agents import Agent
 from acd.ami.client import AmiClient
@@ -37,13 +38,16 @@ class AcdSettings:
     max_missed: int = 3
     announce_every_s: float = 30.0
     default_handle_s: float = 180.0
-    callback: bool = True
+    # Offer "press 1 to be called back" only once callbacks are placed (needs an outbound
+    # trunk); until then the offer stays off, so no caller is promised a call that never comes.
+    callback: bool = False
 
 
 class AcdService:
     def __init__(self, live: LiveState, ami: AmiClient, agents: Callable[[], dict[str, Agent]],
                  sounds: str, *, settings: AcdSettings = AcdSettings(),
                  policy: Policy = Policy(), last_operator: Callable[[str], Any] | None = None,
+                 on_connected: Callable[[str, str, float], Any] | None = None,
                  clock: Callable[[], float] = time.time) -> None:
         self.live = live
         self.ami = ami
@@ -52,7 +56,9 @@ class AcdService:
         self.settings = settings
         self.policy = policy
         self._last_operator = last_operator
+        self._on_connected = on_connected
         self._clock = clock
+        self._last_announce = 0.0
         self._events: asyncio.Queue[Message] = asyncio.Queue()
         self._originates: dict[str, tuple[str, str]] = {}  # action id -> (agent, call)
         self._legs: dict[str, str] = {}                     # call id -> operator leg id
@@ -97,6 +103,9 @@ class AcdService:
     async def _handle(self, message: Message) -> None:
         if message is TICK:
             await self.route()
+            if self._clock() - self._last_announce >= self.settings.announce_every_s / 2:
+                self._last_announce = self._clock()
+                await self.announce()
             return
         name = message.name
         if name == "UserEvent":
@@ -132,6 +141,7 @@ class AcdService:
             sticky = await self._last_operator(caller)
         call = WaitingCall(call_id, skills, language, priority, self._clock(), sticky)
         await self.live.add_call(call, channel=channel, caller=caller)
+        await self.live.count(skills[0], offered=1)
         await self._setvar(channel, "ACD_ACCEPTED", "1")
         if not await self._anyone_for(call):
             # overflow rule: nobody logged in could ever take this call; say so at once
@@ -162,7 +172,11 @@ class AcdService:
         await self.live.set_call_state(message.get("Uniqueid", ""), "gone")
 
     async def _callback(self, message: Message) -> None:
-        await self.live.set_call_state(message.get("Uniqueid", ""), "callback")
+        """The caller asked to be called back: the call keeps its place (its join time) and is
+        served by calling the operator first, then the caller (see _ring_callback)."""
+        call_id = message.get("Uniqueid", "")
+        await self.live.set_call_state(call_id, "callback")
+        log.info("ACD: call %s will be called back, keeping its place", call_id)
 
     # -- operators -------------------------------------------------------------------------------
 
@@ -185,8 +199,13 @@ class AcdService:
                 await self.live.apply(agent_id, Event("wrap_up_done", reason=reason),
                                       self._clock())
         else:
-            await self.live.apply(agent_id, Event(action, reason=reason), self._clock(),
+            before = await self.live.agent(agent_id)
+            now = self._clock()
+            await self.live.apply(agent_id, Event(action, reason=reason), now,
                                   max_missed=self.settings.max_missed)
+            if before.state is AgentState.PAUSED and action in ("unpause", "logout", "pause"):
+                await self.live.count_agent(
+                    agent_id, **{f"pause_s:{before.pause_reason or 'break'}": now - before.since})
         log.info("ACD: %s %s%s", agent_id, action, f" ({reason})" if reason else "")
         await self.route()
 
@@ -248,9 +267,18 @@ class AcdService:
         agent_id = call.get("agent", "")
         if not agent_id:
             return
-        await self.live.apply(agent_id, Event("answer", call_id=call_id), self._clock())
-        await self.live.set_call_state(call_id, "connected")
-        log.info("ACD: %s answered call %s", agent_id, call_id)
+        now = self._clock()
+        await self.live.apply(agent_id, Event("answer", call_id=call_id), now)
+        await self.live.set_call_state(call_id, "connected", answered_at=repr(now))
+        wait = now - float(call.get("joined_at") or now)
+        skill = (call.get("skills") or "general").split(",")[0]
+        await self.live.count(skill, answered=1, wait_sum=wait, wait_max=wait,
+                              answered_in_sl=1 if wait <= 20 else 0)
+        if call.get("channel"):
+            await self._setvar(call["channel"], "CDR(hotline_queue_status)", "ANSWERED")
+        if self._on_connected is not None:
+            await self._on_connected(call_id, agent_id, wait)
+        log.info("ACD: %s answered call %s after %.1f s in the queue", agent_id, call_id, wait)
 
     async def _hangup(self, message: Message) -> None:
         uniqueid = message.get("Uniqueid", "")
@@ -262,7 +290,12 @@ class AcdService:
                 return
             status = await self.live.agent(agent_id)
             if status.state is AgentState.ON_CALL and status.call_id == call_id:
-                await self.live.apply(agent_id, Event("hangup", call_id=call_id), self._clock())
+                now = self._clock()
+                await self.live.apply(agent_id, Event("hangup", call_id=call_id), now)
+                talk = now - status.since
+                skill = (call.get("skills") or "general").split(",")[0]
+                await self.live.count_agent(agent_id, handled=1, talk_s=talk)
+                await self.live.handle_time(skill, talk + self.settings.wrap_up_s)
                 self._after(self.settings.wrap_up_s, self._wrap_up_done(agent_id, call_id))
             return
         call = await self.live.call(uniqueid)
@@ -271,6 +304,7 @@ class AcdService:
                 await self.live.set_call_state(uniqueid, "done")
             return
         await self.live.set_call_state(uniqueid, "gone")
+        await self.live.count((call.get("skills") or "general").split(",")[0], abandoned=1)
         agent_id = call.get("agent", "")
         if call.get("state") == "offered" and agent_id:
             leg = self._legs.pop(uniqueid, None)
@@ -289,8 +323,46 @@ class AcdService:
     async def _wrap_up_done(self, agent_id: str, call_id: str) -> None:
         status = await self.live.agent(agent_id)
         if status.state is AgentState.WRAP_UP and status.call_id == call_id:
-            await self.live.apply(agent_id, Event("wrap_up_done"), self._clock())
+            now = self._clock()
+            await self.live.apply(agent_id, Event("wrap_up_done"), now)
+            await self.live.count_agent(agent_id, wrap_s=now - status.since)
             await self.route()
+
+    # -- announcements ---------------------------------------------------------------------------
+
+    async def announce(self) -> None:
+        """Position and estimated wait for every waiting caller, played by the dialplan at its
+        next announcement (``ACD_ANNOUNCE``)."""
+        from datetime import timedelta
+
+        from ivr.speech import SpeechError, say
+
+        calls = sorted(await self.live.waiting(), key=lambda c: (-c.priority, c.joined_at))
+        if not calls:
+            return
+        profiles = self.agents()
+        statuses = await self.live.agents()
+        for position, call in enumerate(calls, 1):
+            data = await self.live.call(call.call_id)
+            channel = data.get("channel")
+            if not channel:
+                continue
+            staffed = sum(1 for st in statuses if st.state is not AgentState.LOGGED_OUT
+                          and st.agent_id in profiles and call.language in
+                          profiles[st.agent_id].languages
+                          and any(k in profiles[st.agent_id].skills for k in call.skills))
+            handle = await self.live.handle_time(call.skills[0],
+                                                 default=self.settings.default_handle_s)
+            minutes = max(1, math.ceil(self.estimated_wait_s(position, staffed, handle) / 60))
+            lang = call.language if call.language in ("vi", "en") else "vi"
+            try:
+                words = (["acd_position_is", *say("number", position, lang), "acd_in_queue",
+                          "acd_wait_about", *say("duration", timedelta(minutes=minutes), lang)]
+                         + (["acd_callback_offer"] if self.settings.callback else []))
+            except SpeechError:
+                continue
+            files = "&".join(f"{self.sounds}/{lang}/{w}" for w in words)
+            await self._setvar(channel, "ACD_ANNOUNCE", files)
 
     # -- after a restart or an AMI reconnect ---------------------------------------------------
 

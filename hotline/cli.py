@@ -5,7 +5,6 @@ from __future__ import annotations
 import argparse
 import json
 import sys
-import time
 from pathlib import Path
 from typing import Any
 
@@ -288,6 +287,35 @@ def cmd_agents(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_acd_status(args: argparse.Namespace) -> int:
+    settings = _settings(args)
+    answer = processes.controller_request(settings, "acd")
+    agents = processes.controller_request(settings, "agents")
+    if answer is None:
+        print("hotline acd: the controller is not running", file=sys.stderr)
+        return 1
+    if args.json:
+        print(json.dumps({**answer, "agents": agents}, indent=2))
+        return 0
+    print(f"waiting: {len(answer['waiting'])}")
+    for skill, row in sorted(answer["stats"]["skills"].items()):
+        answered = row.get("answered", 0)
+        level = 100 * row.get("answered_in_sl", 0) / answered if answered else 0
+        average = row.get("wait_sum", 0) / answered if answered else 0
+        print(f"{skill:<16} offered {row.get('offered', 0):>5.0f}  answered {answered:>5.0f}  "
+              f"abandoned {row.get('abandoned', 0):>4.0f}  service level {level:5.1f}%  "
+              f"average wait {average:5.1f} s  longest {row.get('wait_max', 0):5.1f} s")
+    for agent in agents or []:
+        row = answer["stats"]["agents"].get(agent["agent"], {})
+        if agent["state"] == "logged_out" and not row:
+            continue
+        pauses = ", ".join(f"{k[8:]} {v:.0f} s" for k, v in row.items() if k.startswith("pause_s"))
+        print(f"{agent['agent']:<6} {agent['state']:<11} handled {row.get('handled', 0):>4.0f}  "
+              f"talk {row.get('talk_s', 0):>6.0f} s  wrap-up {row.get('wrap_s', 0):>5.0f} s"
+              f"{'  paused: ' + pauses if pauses else ''}")
+    return 0
+
+
 def cmd_prompts_build(args: argparse.Namespace) -> int:
     from ivr.prompts import PromptError, build
 
@@ -427,6 +455,11 @@ def parser() -> argparse.ArgumentParser:
     agents.add_argument("reason", nargs="?", help="pause reason: 1 break, 2 meal, 3 training, "
                         "4 other, or a word")
     agents.set_defaults(func=cmd_agents)
+
+    acd = sub.add_parser("acd", help="the ACD").add_subparsers(dest="what", required=True)
+    acd_status = acd.add_parser("status", help="live statistics per skill and operator")
+    acd_status.add_argument("--json", action="store_true")
+    acd_status.set_defaults(func=cmd_acd_status)
 
     prompts = sub.add_parser("prompts", help="prompt audio").add_subparsers(dest="what",
                                                                             required=True)

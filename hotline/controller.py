@@ -16,19 +16,19 @@ import time
 from pathlib import Path
 from typing import Any
 
-from acd.agents import AgentsError, load_agents
+from acd.agents import load_agents
 from acd.ami.client import AmiClient, ClientState
+from acd.ami.errors import AmiError
 from acd.live import LiveState
 from acd.service import AcdService
-from acd.ami.errors import AmiError
 from ivr.actions import ActionRunner
 from ivr.agi.server import FastAgiServer
 from ivr.menu import MenuError
 from ivr.menus import MenuFiles, MenuSource
 from ivr.service import IvrService
 from records import journal, requests
-from records.rules import load_rules
 from records.database import make_engine, make_sessions, migrate
+from records.rules import load_rules
 from records.store import RecordsStore
 
 from .config import PROJECT_ROOT, Settings
@@ -71,7 +71,8 @@ class Controller:
                            socket_connect_timeout=2)
         self.agents = load_agents(AGENTS)
         self.acd = AcdService(LiveState(self.redis), self.ami, lambda: self.agents,
-                              str(settings.sounds), last_operator=self._last_operator)
+                              str(settings.sounds), last_operator=self._last_operator,
+                              on_connected=self._connected)
         self._tasks: set[asyncio.Task[Any]] = set()
         self._journal_wakeup = asyncio.Event()
         self._control: asyncio.AbstractServer | None = None
@@ -180,6 +181,9 @@ class Controller:
     def _on_ami_event(self, message: Any) -> None:
         self.acd.on_event(message)
 
+    async def _connected(self, call_id: str, agent_id: str, wait_s: float) -> None:
+        await self.store.queue_result(call_id, agent_id, wait_s)
+
     async def _last_operator(self, caller: str) -> str | None:
         from records.calls import last_operator
 
@@ -233,6 +237,11 @@ class Controller:
                 except Exception as exc:  # a refused transition, Redis down: say so
                     answer = {"error": str(exc)}
                 writer.write(json.dumps(answer).encode() + b"\n")
+            elif words == ["acd"]:
+                writer.write(json.dumps({
+                    "stats": await self.acd.live.stats(),
+                    "waiting": [c.call_id for c in await self.acd.live.waiting()],
+                }).encode() + b"\n")
             elif words == ["agents"]:
                 rows = [{"agent": a.agent_id, "state": a.state.value,
                          "pause_reason": a.pause_reason, "call": a.call_id}

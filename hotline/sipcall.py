@@ -10,11 +10,11 @@ from __future__ import annotations
 
 import re
 import secrets
-import time
 import shutil
 import socket
 import subprocess
 import tempfile
+import time
 from dataclasses import dataclass, field
 from pathlib import Path
 from xml.sax.saxutils import escape

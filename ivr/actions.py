@@ -10,8 +10,9 @@ Times in the records are UTC; callers hear Ho Chi Minh City time (UTC+7, no dayl
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any, Mapping, Protocol
+from typing import Any, Protocol
 
 from records import lookups, requests
 from records.results import CustomerInfo, Found, Invalid, NotFound, Result, Unavailable
@@ -24,7 +25,7 @@ LOCAL = dt.timezone(dt.timedelta(hours=7), "ICT")
 
 def local(moment: dt.datetime) -> dt.datetime:
     """A UTC-naive database time as Ho Chi Minh City wall-clock time (naive)."""
-    return moment.replace(tzinfo=dt.timezone.utc).astimezone(LOCAL).replace(tzinfo=None)
+    return moment.replace(tzinfo=dt.UTC).astimezone(LOCAL).replace(tzinfo=None)
 
 
 class Store(Protocol):

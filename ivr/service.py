@@ -13,8 +13,9 @@ import asyncio
 import datetime as dt
 import logging
 import re
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 from records.calls import utcnow
 from records.store import RecordsStore

@@ -10,8 +10,9 @@ from __future__ import annotations
 import asyncio
 import datetime as dt
 import sys
+from collections.abc import Callable
 from pathlib import Path
-from typing import Callable, TextIO
+from typing import TextIO
 
 from records.store import RecordsStore
 
@@ -48,8 +49,7 @@ async def simulate(menu: Menu, store: RecordsStore, actions: ActionRunner, texts
                                                      context)
             out.write(f"   [{effect.action}: {event.outcome}]\n")
         else:
-            for sound in effect.sounds:
-                out.write(f"<< {texts.say(sound)}\n")
+            out.writelines(f"<< {texts.say(sound)}\n" for sound in effect.sounds)
             if effect.prefix:
                 out.write(f">> (already typed: {effect.prefix}) more digits: ")
                 out.flush()
@@ -70,8 +70,7 @@ async def simulate(menu: Menu, store: RecordsStore, actions: ActionRunner, texts
                 event = stepper.Heard(keys[: effect.max_digits] or None)
         state, effect, entries = stepper.step(menu, state, event, clock())
         path += entries
-    for sound in effect.sounds:
-        out.write(f"<< {texts.say(sound)}\n")
+    out.writelines(f"<< {texts.say(sound)}\n" for sound in effect.sounds)
     where = f" to {effect.queue} {list(effect.skills)} priority {effect.priority}" \
         if effect.route == "queue" else ""
     out.write(f"-- {effect.outcome}: {effect.route}{where}\n")

@@ -17,9 +17,10 @@ record for the call (nodes entered, prompts played, keys heard, actions and thei
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from types import MappingProxyType
-from typing import Any, Mapping, Union
+from typing import Any, Union
 
 from . import speech
 from .menu import SPECIAL_TARGETS, Choose, Each, Item, Menu, Node, Say, When

@@ -79,6 +79,15 @@ def set_customer(session: Session, call_id: str, customer_id: int) -> None:
         session.commit()
 
 
+def set_queue_result(session: Session, call_id: str, operator: str, wait_s: float) -> None:
+    """The ACD connected the caller: who answered and after how long in the queue."""
+    call = session.scalar(select(Call).where(Call.call_id == call_id))
+    if call is not None:
+        call.operator = operator
+        call.queue_wait_s = wait_s
+        session.commit()
+
+
 def close_call(
     session: Session, call_id: str, *, outcome: str, path: list[dict[str, Any]]
 ) -> None:

@@ -15,9 +15,10 @@ import asyncio
 import json
 import logging
 import os
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
-from typing import Any, Callable, TypeVar
+from typing import Any, TypeVar
 
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -31,6 +32,7 @@ _WRITERS: dict[str, Callable[..., Any]] = {
     "open": lambda s, a: calls.open_call(s, **a),
     "save_path": lambda s, a: calls.save_path(s, a["call_id"], a["path"]),
     "customer": lambda s, a: calls.set_customer(s, a["call_id"], a["customer_id"]),
+    "queue": lambda s, a: calls.set_queue_result(s, a["call_id"], a["operator"], a["wait_s"]),
     "close": lambda s, a: calls.close_call(s, a["call_id"], outcome=a["outcome"],
                                            path=a["path"]),
 }
@@ -89,6 +91,10 @@ class RecordsStore:
 
     async def set_customer(self, call_id: str, customer_id: int) -> None:
         await self._write("customer", {"call_id": call_id, "customer_id": customer_id})
+
+    async def queue_result(self, call_id: str, operator: str, wait_s: float) -> None:
+        await self._write("queue", {"call_id": call_id, "operator": operator,
+                                    "wait_s": round(wait_s, 1)})
 
     async def close(self, call_id: str, outcome: str, path: list[dict[str, Any]]) -> None:
         await self._write("close", {"call_id": call_id, "outcome": outcome, "path": path})

@@ -22,8 +22,9 @@ from __future__ import annotations
 
 import enum
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Mapping, Union
+from typing import Union
 
 from .errors import AgiArgumentError, AgiProtocolError
 

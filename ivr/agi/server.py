@@ -11,7 +11,7 @@ import asyncio
 import enum
 import hmac
 import logging
-from typing import Awaitable, Callable
+from collections.abc import Awaitable, Callable
 
 from .channel import AgiChannel, AgiConnection
 from .errors import AgiError, AgiHangup, AgiProtocolError
