@@ -54,6 +54,10 @@ class Settings:
     agi_port: int = 4573
     redis_port: int = 6390
     asterisk_root: str = ""  # a chroot holding another Asterisk (e.g. 22); empty: the host's
+    acd_ring_timeout_s: float = 15.0    # an operator who does not answer by then is skipped
+    acd_wrap_up_s: float = 10.0         # after a call, before the next offer
+    acd_max_missed: int = 3             # unanswered offers in a row that pause an operator
+    acd_announce_every_s: float = 30.0
     menu_file: str = str(PROJECT_ROOT / "dialplans" / "19001122.yaml")
     database_url: str = ""
     ami_username: str = "hotline"

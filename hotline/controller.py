@@ -20,7 +20,7 @@ from acd.agents import load_agents
 from acd.ami.client import AmiClient, ClientState
 from acd.ami.errors import AmiError
 from acd.live import LiveState
-from acd.service import AcdService
+from acd.service import AcdService, AcdSettings
 from ivr.actions import ActionRunner
 from ivr.agi.server import FastAgiServer
 from ivr.menu import MenuError
@@ -70,9 +70,13 @@ class Controller:
         self.redis = Redis(host="127.0.0.1", port=settings.redis_port, socket_timeout=2,
                            socket_connect_timeout=2)
         self.agents = load_agents(AGENTS)
-        self.acd = AcdService(LiveState(self.redis), self.ami, lambda: self.agents,
-                              str(settings.sounds), last_operator=self._last_operator,
-                              on_connected=self._connected)
+        self.acd = AcdService(
+            LiveState(self.redis), self.ami, lambda: self.agents, str(settings.sounds),
+            settings=AcdSettings(ring_timeout_s=settings.acd_ring_timeout_s,
+                                 wrap_up_s=settings.acd_wrap_up_s,
+                                 max_missed=settings.acd_max_missed,
+                                 announce_every_s=settings.acd_announce_every_s),
+            last_operator=self._last_operator, on_connected=self._connected)
         self._tasks: set[asyncio.Task[Any]] = set()
         self._journal_wakeup = asyncio.Event()
         self._control: asyncio.AbstractServer | None = None

@@ -138,6 +138,7 @@ def hotline(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFac
         runtime, sip_port=_free_udp_port(), ami_port=config.free_port(),
         agi_port=config.free_port(), redis_port=config.free_port(), asterisk_root=root,
         menu_file=str(menu_file) if menu_file else None,
+        **getattr(request.module, "SETTINGS", {}),
     )
     try:
         processes.up(settings, progress=False)
