@@ -59,6 +59,7 @@ class Settings:
     acd_max_missed: int = 3             # unanswered offers in a row that pause an operator
     acd_announce_every_s: float = 30.0
     menu_file: str = str(PROJECT_ROOT / "dialplans" / "19001122.yaml")
+    agents_file: str = str(PROJECT_ROOT / "dialplans" / "agents.yaml")
     database_url: str = ""
     ami_username: str = "hotline"
     ami_secret: str = field(default_factory=_secret)

@@ -16,7 +16,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from acd.agents import load_agents
+from acd.agents import AgentsError, load_agents
 from acd.ami.client import AmiClient, ClientState
 from acd.ami.errors import AmiError
 from acd.live import LiveState
@@ -38,7 +38,6 @@ log = logging.getLogger("hotline.controller")
 
 CATALOGUE = PROJECT_ROOT / "prompts" / "catalogue.yaml"
 REQUEST_RULES = PROJECT_ROOT / "dialplans" / "requests.yaml"
-AGENTS = PROJECT_ROOT / "dialplans" / "agents.yaml"
 
 
 class Controller:
@@ -52,8 +51,9 @@ class Controller:
         # a caller never waits more than about a second for a locked or dead database
         self.sessions = make_sessions(make_engine(settings.database_url, busy_timeout_ms=1000))
         self.store = RecordsStore(self.sessions, settings.runtime / "spool" / "calls.jsonl")
+        self.agents_file = Path(settings.agents_file)
         self.menus = MenuSource(MenuFiles(menu=Path(settings.menu_file), catalogue=CATALOGUE,
-                                          agents=AGENTS, sounds=settings.sounds))
+                                          agents=self.agents_file, sounds=settings.sounds))
         self.stopping = asyncio.Event()
         self.ivr = IvrService(self.menus.current, self.store,
                               ActionRunner(self.store, load_rules(REQUEST_RULES)),
@@ -69,7 +69,7 @@ class Controller:
 
         self.redis = Redis(host="127.0.0.1", port=settings.redis_port, socket_timeout=2,
                            socket_connect_timeout=2)
-        self.agents = load_agents(AGENTS)
+        self.agents = load_agents(self.agents_file)
         self.acd = AcdService(
             LiveState(self.redis), self.ami, lambda: self.agents, str(settings.sounds),
             settings=AcdSettings(ring_timeout_s=settings.acd_ring_timeout_s,
@@ -155,8 +155,24 @@ class Controller:
         folders = {p.parent for p in watched}
         async for changes in awatch(*folders, stop_event=self.stopping, debounce=200,
                                     rust_timeout=1000):
-            if any(Path(changed).resolve() in watched for _, changed in changes):
-                await asyncio.to_thread(self.menus.reload)
+            changed_files = {Path(changed).resolve() for _, changed in changes}
+            try:
+                if changed_files & watched:
+                    await asyncio.to_thread(self.menus.reload)
+                if self.agents_file.resolve() in changed_files:
+                    self._reload_agents()
+            except Exception:  # the watch must go on whatever one reload does
+                log.exception("reloading after a file change failed")
+
+    def _reload_agents(self) -> None:
+        """The operators file changed: new skills apply to the next routing pass; a broken
+        file is refused with its locations and the running list stays."""
+        try:
+            self.agents = load_agents(self.agents_file)
+        except AgentsError as exc:
+            log.error("operators file rejected; the running list stays:\n%s", exc)
+            return
+        log.info("operators file reloaded: %d operators", len(self.agents))
 
     # -- requests ------------------------------------------------------------------------------
 

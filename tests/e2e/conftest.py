@@ -134,8 +134,11 @@ def hotline(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFac
         menu_file = runtime / "menu" / "19001122.yaml"
         menu_file.parent.mkdir()
         menu_file.write_bytes((config.PROJECT_ROOT / "dialplans" / "19001122.yaml").read_bytes())
+    agents_file = runtime / "agents.yaml"  # its own copy: tests edit it while the hotline runs
+    agents_file.write_bytes((config.PROJECT_ROOT / "dialplans" / "agents.yaml").read_bytes())
     settings = config.load_or_create(
-        runtime, sip_port=_free_udp_port(), ami_port=config.free_port(),
+        runtime, agents_file=str(agents_file), sip_port=_free_udp_port(),
+        ami_port=config.free_port(),
         agi_port=config.free_port(), redis_port=config.free_port(), asterisk_root=root,
         menu_file=str(menu_file) if menu_file else None,
         **getattr(request.module, "SETTINGS", {}),

@@ -70,3 +70,28 @@ def test_a_caller_who_leaves_stops_the_ring(hotline: Hotline) -> None:
         hotline.wait_until(lambda: agent(hotline, "op06").get("state") == "available", 10,
                            "op06 free again")
         assert "hung up while waiting" in hotline.controller_log()
+
+
+def test_an_edited_operators_file_applies_without_a_restart(hotline: Hotline) -> None:
+    """Give op08 a skill it did not have: the controller reloads the file and the ACD uses it.
+    A broken file is refused and the running list stays."""
+    from pathlib import Path
+
+    agents = Path(hotline.settings.agents_file)
+    original = agents.read_text(encoding="utf-8")
+    try:
+        agents.write_text("agents:\n  op08: {skills: {general: [\n", encoding="utf-8")
+        hotline.wait_until(lambda: "operators file rejected" in hotline.controller_log(), 20,
+                           "the broken file refused")
+        agents.write_text(original.replace("op08: {name: \"Đỗ Thanh Bình\", skills: {general: 5",
+                                           "op08: {name: \"Đỗ Thanh Bình\", skills: {outage: 5, "
+                                           "general: 5"), encoding="utf-8")
+        hotline.wait_until(lambda: "operators file reloaded" in hotline.controller_log(), 20,
+                           "the new file in force")
+        with operators(hotline, op08="now"):  # op08 now has the outage skill a hazard needs
+            (record,) = hotline.call("3 1", caller=DEMO.caller_known, delay_ms=6000,
+                                     gap_ms=2500, wait_s=40)
+        assert record is not None and record["operator"] == "op08"
+        assert record["queue_wait_s"] is not None and record["queue_wait_s"] < 30
+    finally:
+        agents.write_text(original, encoding="utf-8")
