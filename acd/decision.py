@@ -16,6 +16,7 @@ from __future__ import annotations
 
 from bisect import bisect_right
 from dataclasses import dataclass
+from itertools import groupby
 from operator import attrgetter
 
 
@@ -116,63 +117,68 @@ def decide(calls: list[WaitingCall], agents: list[FreeAgent], policy: Policy, no
         _requirement_after(policy, after_s) for after_s in thresholds]
     sticky_wait_s = policy.sticky_wait_s
     eligible_by_need: dict[tuple[tuple[str, ...], str, int], int] = {}
-    # highest priority first, then longest waiting: two stable sorts. Callers tied on both go
-    # in call id order; a caller skipped (nobody for them, or waiting for their sticky
-    # operator) changes nothing, so the order of a tie matters only from its first caller who
-    # gets an operator: the tie is ordered then (ties are rare; most of a long queue is only
-    # skipped, and sorting it all by call id would double the cost of the sort).
-    ordered = sorted(calls, key=_JOINED_AT)
-    ordered.sort(key=_PRIORITY, reverse=True)
-    last = len(ordered) - 1
-    ties_ordered_until = 0
+    # Highest priority first, then longest waiting, then call id. The calls are sorted by
+    # priority (cheap: few distinct integers) and each priority by arrival only when the loop
+    # gets there: a decision that ends in the top priority never sorts the rest of the queue.
+    # A caller skipped (nobody free for them, or waiting for their sticky operator) changes
+    # nothing, so callers tied on arrival are put in call id order only when one of them is
+    # about to get an operator (ties are rare; sorting the whole queue by call id as well
+    # would double the cost of the sort).
+    by_priority = sorted(calls, key=_PRIORITY, reverse=True)
     assignments: list[Assignment] = []
-    for position, call in enumerate(ordered):
-        waited = now - call.joined_at
-        sticky = call.sticky_agent
-        bit = 0
-        if sticky is not None and waited < sticky_wait_s:
-            bit = bits.get(sticky, 0)
-            if bit and free_mask & bit and call.language in free[sticky].languages:
-                agent_id, reason = sticky, "sticky"
-            elif sticky in busy_agents or (bit and not free_mask & bit):
-                continue  # wait a little for the operator who knows this caller
+    need_mask = eligible_by_need.get
+    stage_of = bisect_right
+    for _, same_priority in groupby(by_priority, key=_PRIORITY):
+        ordered = sorted(same_priority, key=_JOINED_AT)
+        last = len(ordered) - 1
+        ties_ordered_until = 0
+        for position, call in enumerate(ordered):
+            waited = now - call.joined_at
+            sticky = call.sticky_agent
+            if sticky is not None and waited < sticky_wait_s:
+                bit = bits.get(sticky, 0)
+                if bit and free_mask & bit and call.language in free[sticky].languages:
+                    agent_id, reason = sticky, "sticky"
+                elif sticky in busy_agents or (bit and not free_mask & bit):
+                    continue  # wait a little for the operator who knows this caller
+                else:
+                    bit = 0
             else:
                 bit = 0
-        if not bit:
-            stage = bisect_right(thresholds, waited)
-            need = (call.skills, call.language, stage)
-            eligible = eligible_by_need.get(need)
-            if eligible is None:
-                minimum, any_skill, _ = stages[stage]
-                eligible = pool.eligible(call.skills, call.language, minimum, any_skill)
-                eligible_by_need[need] = eligible
-            candidates = eligible & free_mask
-            if not candidates:
-                continue
-            index = pool.best(call.skills, candidates)
-            bit, agent_id, reason = 1 << index, pool.ranked[index].agent_id, stages[stage][2]
-        if ties_ordered_until <= position < last:
-            following = ordered[position + 1]
-            if following.joined_at == call.joined_at and following.priority == call.priority:
+            if not bit:
+                stage = stage_of(thresholds, waited)
+                need = (call.skills, call.language, stage)
+                eligible = need_mask(need)
+                if eligible is None:
+                    minimum, any_skill, _ = stages[stage]
+                    eligible = pool.eligible(call.skills, call.language, minimum, any_skill)
+                    eligible_by_need[need] = eligible
+                candidates = eligible & free_mask
+                if not candidates:
+                    continue
+                index = pool.best(call.skills, candidates)
+                bit, agent_id, reason = 1 << index, pool.ranked[index].agent_id, stages[stage][2]
+            if ties_ordered_until <= position < last and \
+                    ordered[position + 1].joined_at == call.joined_at:
                 # this caller again, then the whole tie in call id order, from the next position
                 end = _tie_end(ordered, position)
                 ordered[position + 1:end] = sorted(ordered[position:end], key=_CALL_ID)
                 last += 1
                 ties_ordered_until = end + 1
                 continue
-        assignments.append(Assignment(call.call_id, agent_id, reason))
-        free_mask &= ~bit
-        if not free_mask:
-            break
+            assignments.append(Assignment(call.call_id, agent_id, reason))
+            free_mask &= ~bit
+            if not free_mask:
+                return assignments
     return assignments
 
 
 def _tie_end(ordered: list[WaitingCall], start: int) -> int:
-    """The position after the callers tied with ``ordered[start]`` on priority and arrival."""
-    first = ordered[start]
+    """The position after the callers who arrived with ``ordered[start]`` (``ordered`` holds
+    the callers of one priority, by arrival)."""
+    joined_at = ordered[start].joined_at
     end = start + 1
-    while end < len(ordered) and ordered[end].joined_at == first.joined_at and \
-            ordered[end].priority == first.priority:
+    while end < len(ordered) and ordered[end].joined_at == joined_at:
         end += 1
     return end
 
@@ -203,7 +209,7 @@ class _Pool:
             without = self.everyone
             for mask in by_level.values():
                 without &= ~mask
-            if False:
+            if without:
                 by_level[0] = by_level.get(0, 0) | without
             levels = self._levels[skill] = sorted(by_level.items(), reverse=True)
         return levels
