@@ -15,6 +15,7 @@ nothing changes. So two controllers on one Redis can never reserve the same oper
 from __future__ import annotations
 
 import dataclasses
+import time
 from typing import Any
 
 from redis.asyncio import Redis
@@ -25,9 +26,10 @@ from .states import AgentState, AgentStatus, Event, transition
 
 RESERVE = """
 if redis.call('HGET', KEYS[1], 'state') ~= 'available' then return 0 end
-if redis.call('HGET', KEYS[2], 'state') ~= 'waiting' then return -1 end
+local call = redis.call('HGET', KEYS[2], 'state')
+if call ~= 'waiting' and call ~= 'callback' then return -1 end
 redis.call('HSET', KEYS[1], 'state', 'reserved', 'since', ARGV[3], 'call_id', ARGV[1])
-redis.call('HSET', KEYS[2], 'state', 'offered', 'agent', ARGV[2])
+redis.call('HSET', KEYS[2], 'state', 'offered', 'agent', ARGV[2], 'offered_from', call)
 return 1
 """
 
@@ -115,8 +117,10 @@ class LiveState:
         calls = []
         for call_id in ids:
             data = await self.call(call_id)
-            if data.get("state") != "waiting":
+            if data.get("state") not in ("waiting", "callback"):
                 continue
+            if float(data.get("not_before") or 0) > time.time():
+                continue  # a callback waiting for its next attempt
             calls.append(WaitingCall(call_id=call_id, skills=tuple(
                 s for s in data.get("skills", "").split(",") if s), language=data.get(
                     "language", "vi"), priority=int(data.get("priority") or 0),
@@ -124,13 +128,23 @@ class LiveState:
                 sticky_agent=data.get("sticky") or None))
         return calls
 
+    async def add_attempt(self, call_id: str, entry: str) -> int:
+        """Record one callback attempt; returns how many there were."""
+        key = f"{self.prefix}attempts:{call_id}"
+        count = int(await self.redis.rpush(key, entry))
+        await self.redis.expire(key, 7 * 86400)
+        return count
+
+    async def attempts(self, call_id: str) -> list[str]:
+        return [_s(x) for x in await self.redis.lrange(f"{self.prefix}attempts:{call_id}", 0, -1)]
+
     async def offered(self) -> list[str]:
         ids = [_s(x) for x in await self.redis.zrange(f"{self.prefix}waiting", 0, -1)]
         return [i for i in ids if (await self.call(i)).get("state") == "offered"]
 
     async def set_call_state(self, call_id: str, state: str, **fields: str) -> None:
         await self.redis.hset(self._call_key(call_id), mapping={"state": state, **fields})
-        if state in ("connected", "gone", "overflow"):
+        if state in ("connected", "gone", "overflow", "done"):
             await self.redis.zrem(f"{self.prefix}waiting", call_id)
 
     async def reserve(self, agent_id: str, call_id: str, now: float) -> bool:

@@ -38,9 +38,11 @@ class AcdSettings:
     max_missed: int = 3
     announce_every_s: float = 30.0
     default_handle_s: float = 180.0
-    # Offer "press 1 to be called back" only once callbacks are placed (needs an outbound
-    # trunk); until then the offer stays off, so no caller is promised a call that never comes.
+    # Offer "press 1 to be called back" only when callbacks can be placed (an outbound trunk is
+    # configured): no caller is promised a call that never comes.
     callback: bool = False
+    callback_attempts: int = 3
+    callback_retry_s: float = 60.0
 
 
 class AcdService:
@@ -48,6 +50,7 @@ class AcdService:
                  sounds: str, *, settings: AcdSettings = AcdSettings(),
                  policy: Policy = Policy(), last_operator: Callable[[str], Any] | None = None,
                  on_connected: Callable[[str, str, float], Any] | None = None,
+                 on_attempt: Callable[[str, dict[str, Any]], Any] | None = None,
                  clock: Callable[[], float] = time.time) -> None:
         self.live = live
         self.ami = ami
@@ -57,6 +60,7 @@ class AcdService:
         self.policy = policy
         self._last_operator = last_operator
         self._on_connected = on_connected
+        self._on_attempt = on_attempt
         self._clock = clock
         self._last_announce = 0.0
         self._events: asyncio.Queue[Message] = asyncio.Queue()
@@ -112,6 +116,7 @@ class AcdService:
             kind = message.get("UserEvent", "")
             handler = {"AcdJoin": self._join, "AcdAgent": self._agent_command,
                        "AcdAgentAnswered": self._answered, "AcdCallback": self._callback,
+                       "AcdCallbackResult": self._callback_result,
                        "AcdLeave": self._left}.get(kind)
             if handler is not None:
                 await handler(message)
@@ -172,11 +177,49 @@ class AcdService:
         await self.live.set_call_state(message.get("Uniqueid", ""), "gone")
 
     async def _callback(self, message: Message) -> None:
-        """The caller asked to be called back: the call keeps its place (its join time) and is
-        served by calling the operator first, then the caller (see _ring_callback)."""
+        """The caller asked to be called back: the call keeps its place (its join time); when
+        its turn comes the operator's leg is rung first, then the caller is called (acd-callback
+        in the dialplan), with retries, each attempt recorded."""
         call_id = message.get("Uniqueid", "")
+        call = await self.live.call(call_id)
+        if call.get("state") not in ("waiting", "offered"):
+            return
+        if call.get("state") == "offered":
+            return  # an operator is already ringing for this caller: they stay on the line
         await self.live.set_call_state(call_id, "callback")
+        if self._on_attempt is not None:
+            await self._on_attempt(call_id, {"event": "callback_requested"})
         log.info("ACD: call %s will be called back, keeping its place", call_id)
+
+    async def _callback_result(self, message: Message) -> None:
+        call_id = message.get("AcdCall", "")
+        status = message.get("AcdStatus", "") or "FAILED"
+        call = await self.live.call(call_id)
+        agent_id = call.get("agent", "")
+        now = self._clock()
+        count = await self.live.add_attempt(call_id, f"{now:.0f} {agent_id} {status}")
+        if self._on_attempt is not None:
+            await self._on_attempt(call_id, {"event": "callback_attempt", "attempt": count,
+                                             "operator": agent_id, "status": status})
+        if status == "ANSWER":
+            await self.live.set_call_state(call_id, "done")
+            wait = now - float(call.get("joined_at") or now)
+            await self.live.count((call.get("skills") or "general").split(",")[0], answered=1,
+                                  wait_sum=wait, wait_max=wait, callbacks=1)
+            if self._on_connected is not None:
+                await self._on_connected(call_id, agent_id, wait)
+            log.info("ACD: call %s called back by %s (attempt %d)", call_id, agent_id, count)
+        elif count >= self.settings.callback_attempts:
+            await self.live.set_call_state(call_id, "gone")
+            await self.live.count((call.get("skills") or "general").split(",")[0],
+                                  callback_failed=1)
+            log.warning("ACD: call %s: the caller did not answer %d callbacks (%s)", call_id,
+                        count, status)
+        else:  # try again later, still in its place
+            await self.live.set_call_state(call_id, "callback", agent="",
+                                           not_before=repr(now + self.settings.callback_retry_s))
+            log.info("ACD: call %s: callback attempt %d %s; next in %.0f s", call_id, count,
+                     status, self.settings.callback_retry_s)
 
     # -- operators -------------------------------------------------------------------------------
 
@@ -228,14 +271,22 @@ class AcdService:
         call = await self.live.call(call_id)
         leg = f"acd-{call_id}-{next(self._counter)}"
         self._legs[call_id] = leg
+        callback = call.get("offered_from") == "callback"
+        caller = call.get("caller", "") or "19001122"
+        variables = [("Variable", f"ACD_CALL={call_id}")]
+        if callback:  # the operator first; the dialplan then calls the caller back
+            variables += [("Variable", f"ACD_CALLBACK_NUMBER={caller}"),
+                          ("Variable", f"ACD_LANGUAGE={call.get('language', 'vi')}")]
+        else:
+            variables += [("Variable", f"ACD_CALLER_CHANNEL={call.get('channel', '')}")]
         try:
             answer = await self.ami.action("Originate", [
-                ("Channel", f"PJSIP/{agent_id}"), ("Context", "acd-agent"), ("Exten", "s"),
+                ("Channel", f"PJSIP/{agent_id}"),
+                ("Context", "acd-callback" if callback else "acd-agent"), ("Exten", "s"),
                 ("Priority", "1"), ("Timeout", str(int(self.settings.ring_timeout_s * 1000))),
                 ("Async", "true"), ("ChannelId", leg),
-                ("CallerID", f"\"19001122\" <{call.get('caller', '19001122') or '19001122'}>"),
-                ("Variable", f"ACD_CALL={call_id}"),
-                ("Variable", f"ACD_CALLER_CHANNEL={call.get('channel', '')}"),
+                ("CallerID", f"\"{'callback' if callback else '19001122'}\" <{caller}>"),
+                *variables,
             ])
             self._originates[answer.action_id] = (agent_id, call_id)
             log.info("ACD: ringing %s for call %s", agent_id, call_id)
@@ -258,7 +309,8 @@ class AcdService:
                                   max_missed=self.settings.max_missed)
         call = await self.live.call(call_id)
         if call.get("state") == "offered":
-            await self.live.set_call_state(call_id, "waiting", agent="")
+            await self.live.set_call_state(call_id, call.get("offered_from") or "waiting",
+                                           agent="")
         await self.route()
 
     async def _answered(self, message: Message) -> None:
@@ -269,6 +321,10 @@ class AcdService:
             return
         now = self._clock()
         await self.live.apply(agent_id, Event("answer", call_id=call_id), now)
+        if message.get("AcdCallback") == "yes":
+            await self.live.set_call_state(call_id, "calling_back", answered_at=repr(now))
+            log.info("ACD: %s is calling back the caller of call %s", agent_id, call_id)
+            return
         await self.live.set_call_state(call_id, "connected", answered_at=repr(now))
         wait = now - float(call.get("joined_at") or now)
         skill = (call.get("skills") or "general").split(",")[0]
@@ -374,6 +430,14 @@ class AcdService:
         now = self._clock()
         for call_id in [c.call_id for c in await self.live.waiting()] + \
                 await self.live.offered():
+            data = await self.live.call(call_id)
+            leg_alive = any(u.startswith(f"acd-{call_id}-") for u in alive)
+            if data.get("state") == "callback" or (
+                    data.get("offered_from") == "callback" and leg_alive):
+                continue  # the caller hung up on purpose: we call them back
+            if data.get("offered_from") == "callback":
+                await self.live.set_call_state(call_id, "callback", agent="")
+                continue
             if call_id not in alive:
                 await self.live.set_call_state(call_id, "gone")
                 log.info("ACD: call %s ended while no controller watched it", call_id)

@@ -24,7 +24,7 @@ def cmd_up(args: argparse.Namespace) -> int:
         args.runtime, sip_port=args.sip_port, sip_bind=args.sip_bind,
         asterisk_root=args.asterisk_root, ivr_lines=args.ivr_lines,
         menu_file=str(Path(args.menu).resolve()) if args.menu else None,
-        database_url=args.database,
+        database_url=args.database, callback_trunk=args.callback_trunk,
     )
     print(f"[hotline] runtime folder {settings.runtime}")
     processes.up(settings, demo=args.demo)
@@ -385,6 +385,8 @@ def parser() -> argparse.ArgumentParser:
     up.add_argument("--menu", help="menu file (default dialplans/19001122.yaml)")
     up.add_argument("--database", help="records database URL (default: SQLite in the runtime "
                     "folder; e.g. postgresql+psycopg://user@host/db)")
+    up.add_argument("--callback-trunk", help="host[:port] that takes outbound calls; enables "
+                    "queued callbacks (press 1 while waiting)")
     up.add_argument("--demo", action="store_true",
                     help="load demo customers, bills, outages and requests if none exist")
     up.set_defaults(func=cmd_up)

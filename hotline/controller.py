@@ -75,8 +75,10 @@ class Controller:
             settings=AcdSettings(ring_timeout_s=settings.acd_ring_timeout_s,
                                  wrap_up_s=settings.acd_wrap_up_s,
                                  max_missed=settings.acd_max_missed,
-                                 announce_every_s=settings.acd_announce_every_s),
-            last_operator=self._last_operator, on_connected=self._connected)
+                                 announce_every_s=settings.acd_announce_every_s,
+                                 callback=bool(settings.callback_trunk)),
+            last_operator=self._last_operator, on_connected=self._connected,
+            on_attempt=self._attempt)
         self._tasks: set[asyncio.Task[Any]] = set()
         self._journal_wakeup = asyncio.Event()
         self._control: asyncio.AbstractServer | None = None
@@ -200,6 +202,9 @@ class Controller:
 
     def _on_ami_event(self, message: Any) -> None:
         self.acd.on_event(message)
+
+    async def _attempt(self, call_id: str, entry: dict[str, Any]) -> None:
+        await self.store.append_path(call_id, entry)
 
     async def _connected(self, call_id: str, agent_id: str, wait_s: float) -> None:
         await self.store.queue_result(call_id, agent_id, wait_s)

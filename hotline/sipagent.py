@@ -262,3 +262,53 @@ class SippOperator:
         if self._folder:
             shutil.rmtree(self._folder, ignore_errors=True)
         return self._process.returncode
+
+
+@dataclass
+class SippCallee:
+    """A phone at a fixed address that answers calls (a caller being called back, behind the
+    carrier): no registration, just the answering half."""
+
+    port: int
+    answer: str = "now"
+    talk_s: float | None = 4.0
+    wait_s: float = 300.0
+
+    def __post_init__(self) -> None:
+        if not re.fullmatch(r"now|never|busy|after:[0-9]{1,6}", self.answer):
+            raise OperatorError(f"answer is now, never, busy or after:<ms>, not {self.answer!r}")
+        self._process: subprocess.Popen[bytes] | None = None
+        self._folder: str | None = None
+
+    def start(self) -> None:
+        sipp = shutil.which("sipp")
+        if sipp is None:
+            raise OperatorError("sipp is not installed (Debian package sip-tester)")
+        self._folder = tempfile.mkdtemp(prefix="callee-")
+        xml = Path(self._folder) / "callee.xml"
+        xml.write_text(answer_scenario(self.answer, self.talk_s), encoding="iso-8859-1")
+        self._process = subprocess.Popen(
+            [sipp, "-sf", str(xml), "-i", "127.0.0.1", "-p", str(self.port),
+             "-mp", str(free_port(0, "127.0.0.1", socket.SOCK_DGRAM)), "-nostdin",
+             "-timeout", f"{int(self.wait_s)}s", "-trace_msg",
+             "-message_file", str(Path(self._folder) / "messages.log"),
+             "-default_behaviors", "all,-bye"],
+            cwd=self._folder, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+
+    def invites(self) -> int:
+        """How many calls reached this phone so far."""
+        log = Path(self._folder or "/nonexistent") / "messages.log"
+        if not log.exists():
+            return 0
+        return log.read_text(errors="replace").count("INVITE sip:")
+
+    def stop(self) -> None:
+        if self._process is not None and self._process.poll() is None:
+            self._process.terminate()
+            try:
+                self._process.wait(10)
+            except subprocess.TimeoutExpired:
+                self._process.kill()
+                self._process.wait()
+        if self._folder:
+            shutil.rmtree(self._folder, ignore_errors=True)

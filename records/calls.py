@@ -79,6 +79,13 @@ def set_customer(session: Session, call_id: str, customer_id: int) -> None:
         session.commit()
 
 
+def append_path(session: Session, call_id: str, entry: dict[str, Any]) -> None:
+    call = session.scalar(select(Call).where(Call.call_id == call_id))
+    if call is not None:
+        call.path = [*(call.path or []), entry]
+        session.commit()
+
+
 def set_queue_result(session: Session, call_id: str, operator: str, wait_s: float) -> None:
     """The ACD connected the caller: who answered and after how long in the queue."""
     call = session.scalar(select(Call).where(Call.call_id == call_id))

@@ -33,6 +33,7 @@ _WRITERS: dict[str, Callable[..., Any]] = {
     "save_path": lambda s, a: calls.save_path(s, a["call_id"], a["path"]),
     "customer": lambda s, a: calls.set_customer(s, a["call_id"], a["customer_id"]),
     "queue": lambda s, a: calls.set_queue_result(s, a["call_id"], a["operator"], a["wait_s"]),
+    "append": lambda s, a: calls.append_path(s, a["call_id"], a["entry"]),
     "close": lambda s, a: calls.close_call(s, a["call_id"], outcome=a["outcome"],
                                            path=a["path"]),
 }
@@ -91,6 +92,10 @@ class RecordsStore:
 
     async def set_customer(self, call_id: str, customer_id: int) -> None:
         await self._write("customer", {"call_id": call_id, "customer_id": customer_id})
+
+    async def append_path(self, call_id: str, entry: dict[str, Any]) -> None:
+        """Add a step after the IVR is done with the call (the ACD's callbacks)."""
+        await self._write("append", {"call_id": call_id, "entry": entry})
 
     async def queue_result(self, call_id: str, operator: str, wait_s: float) -> None:
         await self._write("queue", {"call_id": call_id, "operator": operator,
