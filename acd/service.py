@@ -41,6 +41,7 @@ class AcdSettings:
     # Offer "press 1 to be called back" only when callbacks can be placed (an outbound trunk is
     # configured): no caller is promised a call that never comes.
     callback: bool = False
+    max_queue: int = 200          # more waiting callers than this: told to call later
     callback_attempts: int = 3
     callback_retry_s: float = 60.0
 
@@ -148,11 +149,16 @@ class AcdService:
         await self.live.add_call(call, channel=channel, caller=caller)
         await self.live.count(skills[0], offered=1)
         await self._setvar(channel, "ACD_ACCEPTED", "1")
+        overflow = None
         if not await self._anyone_for(call):
-            # overflow rule: nobody logged in could ever take this call; say so at once
+            overflow = "no_operator"  # nobody logged in could ever take this call
+        elif len(await self.live.waiting()) > self.settings.max_queue:
+            overflow = "queue_full"
+        if overflow is not None:  # the overflow rules: say so at once, no endless hold
             await self.live.set_call_state(call_id, "overflow")
-            await self._setvar(channel, "ACD_LEAVE", "no_operator")
-            log.info("ACD: call %s: no operator logged in for %s (%s)", call_id,
+            await self.live.count(skills[0], overflow=1)
+            await self._setvar(channel, "ACD_LEAVE", overflow)
+            log.info("ACD: call %s overflows (%s) for %s (%s)", call_id, overflow,
                      ",".join(skills), language)
             return
         if self.settings.callback:

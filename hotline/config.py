@@ -58,6 +58,7 @@ class Settings:
     acd_wrap_up_s: float = 10.0         # after a call, before the next offer
     acd_max_missed: int = 3             # unanswered offers in a row that pause an operator
     acd_announce_every_s: float = 30.0
+    acd_max_queue: int = 200            # more waiting callers than this: told to call later
     callback_trunk: str = ""  # host[:port] that takes our outbound calls; empty: no callbacks
     menu_file: str = str(PROJECT_ROOT / "dialplans" / "19001122.yaml")
     agents_file: str = str(PROJECT_ROOT / "dialplans" / "agents.yaml")

@@ -76,7 +76,8 @@ class Controller:
                                  wrap_up_s=settings.acd_wrap_up_s,
                                  max_missed=settings.acd_max_missed,
                                  announce_every_s=settings.acd_announce_every_s,
-                                 callback=bool(settings.callback_trunk)),
+                                 callback=bool(settings.callback_trunk),
+                                 max_queue=settings.acd_max_queue),
             last_operator=self._last_operator, on_connected=self._connected,
             on_attempt=self._attempt)
         self._tasks: set[asyncio.Task[Any]] = set()

@@ -17,6 +17,7 @@ from records.demo import DEMO
 from .conftest import Hotline
 
 pytestmark = pytest.mark.e2e
+SETTINGS = {"acd_max_queue": 1}
 
 
 @contextlib.contextmanager
@@ -95,3 +96,21 @@ def test_an_edited_operators_file_applies_without_a_restart(hotline: Hotline) ->
         assert record["queue_wait_s"] is not None and record["queue_wait_s"] < 30
     finally:
         agents.write_text(original, encoding="utf-8")
+
+
+def test_a_full_queue_tells_the_next_caller_to_call_later(hotline: Hotline) -> None:
+    from .test_acd_routing import in_background, waiting
+
+    with operators(hotline, op08="now"):
+        processes.controller_request(hotline.settings, "agent op08 pause")
+        first, thread = in_background(hotline, keys="0", caller="0909777101", delay_ms=6000)
+        hotline.wait_until(lambda: waiting(hotline) == 1, 30, "the first caller waiting")
+        (turned_away,) = hotline.call("0", caller="0909777102", delay_ms=6000, wait_s=40)
+        processes.controller_request(hotline.settings, "agent op08 unpause")
+        thread.join()
+    assert turned_away is not None and turned_away["queue_status"] == "QUEUE_FULL"
+    assert turned_away["operator"] is None
+    from hotline.sipcall import wait_for_records
+
+    (served,) = wait_for_records(hotline.settings, [first.call_id(1)], 30)
+    assert served is not None and served["operator"] == "op08"
