@@ -25,61 +25,33 @@ class OperatorError(Exception):
     code = "hotline.operator_failed"
 
 
+def reply(status: str, *, tag: str = "OP", cseq: str = "[last_CSeq:]", to: str | None = None,
+          extra: str = "") -> str:
+    """A SIPp <send> of a response to the last request (``tag``: our To tag; None keeps it)."""
+    to_line = to if to is not None else f"[last_To:];tag=[pid]{tag}[call_number]"
+    return f"""  <send>
+    <![CDATA[
+      SIP/2.0 {status}
+      [last_Via:]
+      [last_From:]
+      {to_line}
+      [last_Call-ID:]
+      {cseq}{extra}
+      Content-Length: 0
+    ]]>
+  </send>
+"""
+
+
 def _answer_part(answer: str, talk_s: float | None) -> str:
     """What the phone does with an INVITE: ring, then answer / never answer / busy."""
-    ringing = """  <send>
-    <![CDATA[
-      SIP/2.0 180 Ringing
-      [last_Via:]
-      [last_From:]
-      [last_To:];tag=[pid]OP[call_number]
-      [last_Call-ID:]
-      [last_CSeq:]
-      Contact: <sip:[service]@[local_ip]:[local_port]>
-      Content-Length: 0
-    ]]>
-  </send>
-"""
+    ringing = reply("180 Ringing", extra="\n      Contact: <sip:[service]@[local_ip]:[local_port]>")
     if answer == "busy":
-        return """  <send>
-    <![CDATA[
-      SIP/2.0 486 Busy Here
-      [last_Via:]
-      [last_From:]
-      [last_To:];tag=[pid]OP[call_number]
-      [last_Call-ID:]
-      [last_CSeq:]
-      Content-Length: 0
-    ]]>
-  </send>
-  <recv request="ACK" next="ready"/>
-"""
+        return reply("486 Busy Here") + '  <recv request="ACK" next="ready"/>\n'
     if answer == "never":
-        return ringing + """  <recv request="CANCEL"/>
-  <send>
-    <![CDATA[
-      SIP/2.0 200 OK
-      [last_Via:]
-      [last_From:]
-      [last_To:];tag=[pid]OP[call_number]
-      [last_Call-ID:]
-      [last_CSeq:]
-      Content-Length: 0
-    ]]>
-  </send>
-  <send>
-    <![CDATA[
-      SIP/2.0 487 Request Terminated
-      [last_Via:]
-      [last_From:]
-      [last_To:];tag=[pid]OP[call_number]
-      [last_Call-ID:]
-      CSeq: [cseq] INVITE
-      Content-Length: 0
-    ]]>
-  </send>
-  <recv request="ACK" next="ready"/>
-"""
+        return (ringing + '  <recv request="CANCEL"/>\n' + reply("200 OK")
+                + reply("487 Request Terminated", cseq="CSeq: [cseq] INVITE")
+                + '  <recv request="ACK" next="ready"/>\n')
     delay = int(answer.split(":", 1)[1]) if answer.startswith("after:") else 0
     hangup = ""
     if talk_s is not None:
@@ -127,18 +99,7 @@ def _answer_part(answer: str, talk_s: float | None) -> str:
   <recv request="ACK"/>
 {hangup}  <recv request="BYE"/>
   <label id="they_hung_up"/>
-  <send>
-    <![CDATA[
-      SIP/2.0 200 OK
-      [last_Via:]
-      [last_From:]
-      [last_To:]
-      [last_Call-ID:]
-      [last_CSeq:]
-      Content-Length: 0
-    ]]>
-  </send>
-"""
+{reply("200 OK", to="[last_To:]")}"""
 
 
 def register_scenario(username: str, password: str, expires: int = 3600) -> str:
@@ -185,18 +146,7 @@ def answer_scenario(answer: str, talk_s: float | None) -> str:
   </recv>
 {_answer_part(answer, talk_s)}  <nop next="ready"/>
   <label id="pong"/>
-  <send>
-    <![CDATA[
-      SIP/2.0 200 OK
-      [last_Via:]
-      [last_From:]
-      [last_To:];tag=[pid]Q[call_number]
-      [last_Call-ID:]
-      [last_CSeq:]
-      Content-Length: 0
-    ]]>
-  </send>
-  <label id="ready"/>
+{reply("200 OK", tag="Q")}  <label id="ready"/>
   <timewait milliseconds="100"/>
   <Reference variables="junk,from,to,callid,contact_uri"/>
 </scenario>

@@ -21,6 +21,7 @@ from xml.sax.saxutils import escape
 
 from .config import Settings, free_port
 from .dtmf import EVENTS, write_key_pcaps
+from .sipagent import reply
 
 _NUMBER = re.compile(r"\+?[0-9]{1,20}")
 
@@ -190,18 +191,7 @@ def scenario(plan: CallPlan, pcaps: list[Path]) -> str:
   </send>
   <recv response="200" next="done"/>
   <label id="bye"/>
-  <send>
-    <![CDATA[
-      SIP/2.0 200 OK
-      [last_Via:]
-      [last_From:]
-      [last_To:]
-      [last_Call-ID:]
-      [last_CSeq:]
-      Content-Length: 0
-    ]]>
-  </send>
-  <label id="done"/>
+{reply("200 OK", to="[last_To:]")}  <label id="done"/>
   <timewait milliseconds="200"/>
 </scenario>
 """
