@@ -74,8 +74,14 @@ class LiveState:
         return _decode(agent_id, {_s(k): _s(v) for k, v in raw.items()})
 
     async def agents(self) -> list[AgentStatus]:
+        """Every operator's status, read in one pipelined round trip."""
         ids = sorted(_s(x) for x in await self.redis.smembers(f"{self.prefix}agents"))
-        return [await self.agent(agent_id) for agent_id in ids]
+        async with self.redis.pipeline(transaction=False) as pipe:
+            for agent_id in ids:
+                pipe.hgetall(self._agent_key(agent_id))
+            rows = await pipe.execute()
+        return [_decode(agent_id, {_s(k): _s(v) for k, v in raw.items()})
+                for agent_id, raw in zip(ids, rows)]
 
     async def apply(self, agent_id: str, event: Event, now: float, *, max_missed: int = 3
                     ) -> AgentStatus:
@@ -113,10 +119,15 @@ class LiveState:
         return {_s(k): _s(v) for k, v in raw.items()}
 
     async def waiting(self) -> list[WaitingCall]:
+        """Calls waiting (or to be called back), read in one pipelined round trip."""
         ids = [_s(x) for x in await self.redis.zrange(f"{self.prefix}waiting", 0, -1)]
+        async with self.redis.pipeline(transaction=False) as pipe:
+            for call_id in ids:
+                pipe.hgetall(self._call_key(call_id))
+            rows = await pipe.execute()
         calls = []
-        for call_id in ids:
-            data = await self.call(call_id)
+        for call_id, raw in zip(ids, rows):
+            data = {_s(k): _s(v) for k, v in raw.items()}
             if data.get("state") not in ("waiting", "callback"):
                 continue
             if float(data.get("not_before") or 0) > time.time():

@@ -34,14 +34,17 @@ def cmd_up(args: argparse.Namespace) -> int:
 
 def _how_to_dial(settings: config.Settings) -> None:
     host = settings.sip_bind if settings.sip_bind != "0.0.0.0" else "<this machine's address>"
+    cli = ".venv/bin/hotline" if Path(sys.argv[0]).parent.name == "bin" else "hotline"
     print(f"""
 Dial in:
-  hotline call {settings.hotline_number} --keys "1"        (a real call with SIPp, prints what was heard)
+  {cli} call {settings.hotline_number} --keys "2"      a real call (SIPp): the demo caller's bill
+  {cli} call {settings.hotline_number} --keys "1"      planned power cuts; "0" an operator
   a softphone: account  caller  password  {settings.caller_password}
                server   {host}:{settings.sip_port} (UDP), then dial {settings.hotline_number}
-  operators:   op01..op{settings.operator_count:02d}, passwords in {settings.runtime / 'hotline.json'}
-  hotline calls --last 5                         (the call records)
-  hotline status / hotline down""")
+  operators:   op01..op{settings.operator_count:02d} (passwords in {settings.runtime / 'hotline.json'}),
+               dial *21 to log in; or {cli} agents login op08
+  {cli} calls --last 5      the call records
+  {cli} acd status          the queue; {cli} status / make stop""")
 
 
 def cmd_down(args: argparse.Namespace) -> int:

@@ -223,7 +223,7 @@ def place(plan: CallPlan, host: str, port: int, *, workdir: Path | None = None) 
                 "-default_behaviors", "all,-bye"]
         try:
             result = subprocess.run(args, cwd=tmp, capture_output=True, text=True,
-                                    timeout=timeout + 15)
+                                    errors="replace", timeout=timeout + 15)
         except subprocess.TimeoutExpired as exc:
             raise CallError(f"sipp did not finish within {timeout + 15:.0f} s") from exc
         errors_file = Path(tmp) / "errors.log"

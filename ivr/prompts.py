@@ -154,8 +154,9 @@ def build(catalogue_path: Path, sounds: Path, cache: Path, recorded: Path | None
         log.info("prompts: synthesising with %s", engine)
     written = 0
     for n, (prompt, lang) in enumerate(jobs, 1):
-        if progress:
-            sys.stderr.write(f"\r[prompts] {n}/{len(jobs)} {lang}/{prompt.id:<30}")
+        if progress and (sys.stderr.isatty() or n % 50 == 0 or n == len(jobs)):
+            end = "\r" if sys.stderr.isatty() else "\n"
+            sys.stderr.write(f"[prompts] {n}/{len(jobs)} {lang}/{prompt.id:<30}{end}")
             sys.stderr.flush()
         override = recorded / lang / f"{prompt.id}.wav" if recorded else None
         if override is not None and override.exists():
@@ -180,5 +181,5 @@ def build(catalogue_path: Path, sounds: Path, cache: Path, recorded: Path | None
         stamp.write_text(source.name)
         written += 1
     if progress:
-        sys.stderr.write(f"\r[prompts] {len(jobs)} prompts ready, {written} written{' ' * 30}\n")
+        sys.stderr.write(f"[prompts] {len(jobs)} prompts ready, {written} written{' ' * 30}\n")
     return written
