@@ -468,7 +468,13 @@ class AcdService:
 
         task = asyncio.create_task(later())
         self._timers.add(task)
-        task.add_done_callback(self._timers.discard)
+
+        def done(t: asyncio.Task[None]) -> None:
+            self._timers.discard(t)
+            if not t.cancelled() and t.exception() is not None:
+                log.error("ACD: a timer failed", exc_info=t.exception())
+
+        task.add_done_callback(done)
 
     async def _setvar(self, channel: str, name: str, value: str) -> None:
         await self.ami.action("Setvar", [("Channel", channel), ("Variable", name),
