@@ -16,11 +16,10 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
-from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
 from .calls import open_call
-from .models import Call, JournalOffset
+from .models import JournalOffset
 
 log = logging.getLogger("records.journal")
 
@@ -149,7 +148,3 @@ def _ingest_locked(sessions: sessionmaker, path: Path,  # type: ignore[type-arg]
         mark.offset += end
         session.commit()
     return applied
-
-
-def open_calls(session: Session) -> list[Call]:
-    return list(session.scalars(select(Call).where(Call.outcome == "in_progress")))
