@@ -1,8 +1,11 @@
 """The ACD service: thin shell between Asterisk (AMI events and actions), the live state in Redis
 and the pure routing decision. See docs/acd.md for the whole flow.
 
-Events are handled one at a time, in arrival order, by a single worker; handlers stay thin:
-filter, update the live state, run a routing pass, act.
+AMI events are handled one at a time, in arrival order, by a single worker; handlers stay thin:
+filter, update the live state, run a routing pass, act. Commands from the control socket
+(`hotline agents`) run their routing pass directly: two passes at once are safe because every
+reservation is one atomic Lua script in Redis (the same guarantee that lets several
+controllers share one ACD).
 """
 
 from __future__ import annotations
