@@ -24,6 +24,16 @@ from redis.exceptions import WatchError
 from .decision import FreeAgent, WaitingCall
 from .states import AgentState, AgentStatus, Event, transition
 
+LEAVE = """
+local state = redis.call('HGET', KEYS[1], 'state')
+if state == 'waiting' or state == 'offered' or state == 'callback' then
+  redis.call('HSET', KEYS[1], 'state', ARGV[1])
+  redis.call('ZREM', KEYS[2], ARGV[2])
+  return state
+end
+return false
+"""
+
 RESERVE = """
 if redis.call('HGET', KEYS[1], 'state') ~= 'available' then return 0 end
 local call = redis.call('HGET', KEYS[2], 'state')
@@ -60,6 +70,7 @@ class LiveState:
         self.redis = redis
         self.prefix = prefix
         self._reserve = redis.register_script(RESERVE)
+        self._leave = redis.register_script(LEAVE)
 
     def _agent_key(self, agent_id: str) -> str:
         return f"{self.prefix}agent:{agent_id}"
@@ -105,7 +116,10 @@ class LiveState:
 
     # -- calls ------------------------------------------------------------------------------
 
-    async def add_call(self, call: WaitingCall, channel: str = "", caller: str = "") -> None:
+    async def add_call(self, call: WaitingCall, channel: str = "", caller: str = "") -> bool:
+        """Store a waiting call; False if another controller stored it already."""
+        if not await self.redis.hsetnx(self._call_key(call.call_id), "state", "waiting"):
+            return False
         await self.redis.hset(self._call_key(call.call_id), mapping={
             "caller": caller,
             "skills": ",".join(call.skills), "language": call.language,
@@ -113,10 +127,14 @@ class LiveState:
             "sticky": call.sticky_agent or "", "state": "waiting", "agent": "",
             "channel": channel})
         await self.redis.zadd(f"{self.prefix}waiting", {call.call_id: call.joined_at})
+        return True
 
     async def call(self, call_id: str) -> dict[str, str]:
         raw = await self.redis.hgetall(self._call_key(call_id))
         return {_s(k): _s(v) for k, v in raw.items()}
+
+    async def waiting_count(self) -> int:
+        return int(await self.redis.zcard(f"{self.prefix}waiting"))
 
     async def waiting(self) -> list[WaitingCall]:
         """Calls waiting (or to be called back), read in one pipelined round trip."""
@@ -138,6 +156,19 @@ class LiveState:
                 joined_at=float(data.get("joined_at") or 0),
                 sticky_agent=data.get("sticky") or None))
         return calls
+
+    async def leave(self, call_id: str, state: str = "gone") -> str | None:
+        """Take a call out of the queue; its previous state if this caller won the race (so
+        only one controller counts it and stops the ring), None otherwise."""
+        previous = await self._leave(keys=[self._call_key(call_id), f"{self.prefix}waiting"],
+                                     args=[state, call_id])
+        return _s(previous) if previous else None
+
+    async def once(self, key: str, member: str) -> bool:
+        """True the first time ``member`` is seen under ``key`` (any controller)."""
+        added = await self.redis.sadd(f"{self.prefix}once:{key}", member)
+        await self.redis.expire(f"{self.prefix}once:{key}", 7 * 86400)
+        return bool(added)
 
     async def add_attempt(self, call_id: str, entry: str) -> int:
         """Record one callback attempt; returns how many there were."""

@@ -15,7 +15,7 @@ import itertools
 import logging
 import math
 import time
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -32,6 +32,7 @@ log = logging.getLogger("acd")
 
 PAUSE_REASONS = {"1": "break", "2": "meal", "3": "training", "4": "other"}
 TICK = Message((("Event", "AcdTick"),))
+ROUTE = Message((("Event", "AcdRoute"),))
 
 
 @dataclass(frozen=True)
@@ -72,6 +73,7 @@ class AcdService:
         self._legs: dict[str, str] = {}                     # call id -> operator leg id
         self._timers: set[asyncio.Task[None]] = set()
         self._counter = itertools.count(1)
+        self._route_pending = False
         self._worker: asyncio.Task[None] | None = None
         self._ticker: asyncio.Task[None] | None = None
 
@@ -103,10 +105,19 @@ class AcdService:
             message = await self._events.get()
             try:
                 await self._handle(message)
+                if self._route_pending and self._events.empty():
+                    self._route_pending = False  # a burst (160 joins at once) routes once
+                    await self.route()
             except (AmiError, AgentStateError) as exc:
                 log.warning("ACD: %s while handling %s", exc, message.name)
             except Exception:
                 log.exception("ACD: handling %s failed", message.name)
+
+    def _route_soon(self) -> None:
+        """Route once the events already queued are handled."""
+        if not self._route_pending:
+            self._route_pending = True
+            self._events.put_nowait(ROUTE)
 
     async def _handle(self, message: Message) -> None:
         if message is TICK:
@@ -149,13 +160,14 @@ class AcdService:
         if self._last_operator is not None and caller:
             sticky = await self._last_operator(caller)
         call = WaitingCall(call_id, skills, language, priority, self._clock(), sticky)
-        await self.live.add_call(call, channel=channel, caller=caller)
+        if not await self.live.add_call(call, channel=channel, caller=caller):
+            return  # another controller took this caller in
         await self.live.count(skills[0], offered=1)
         await self._setvar(channel, "ACD_ACCEPTED", "1")
         overflow = None
         if not await self._anyone_for(call):
             overflow = "no_operator"  # nobody logged in could ever take this call
-        elif len(await self.live.waiting()) > self.settings.max_queue:
+        elif await self.live.waiting_count() > self.settings.max_queue:
             overflow = "queue_full"
         if overflow is not None:  # the overflow rules: say so at once, no endless hold
             await self.live.set_call_state(call_id, "overflow")
@@ -168,7 +180,7 @@ class AcdService:
             await self._setvar(channel, "ACD_CALLBACK", "yes")
         log.info("ACD: call %s waits for %s (%s, priority %d%s)", call_id, ",".join(skills),
                  language, priority, f", last served by {sticky}" if sticky else "")
-        await self.route()
+        self._route_soon()
 
     async def _anyone_for(self, call: WaitingCall) -> bool:
         """Is anyone logged in who speaks the call's language and has one of its skills (or,
@@ -191,10 +203,10 @@ class AcdService:
         in the dialplan), with retries, each attempt recorded."""
         call_id = message.get("Uniqueid", "")
         call = await self.live.call(call_id)
-        if call.get("state") not in ("waiting", "offered"):
+        if call.get("state") != "waiting":
+            return  # already an operator ringing (or handled by another controller)
+        if not await self.live.once("callback", call_id):
             return
-        if call.get("state") == "offered":
-            return  # an operator is already ringing for this caller: they stay on the line
         await self.live.set_call_state(call_id, "callback")
         if self._on_attempt is not None:
             await self._on_attempt(call_id, {"event": "callback_requested"})
@@ -203,6 +215,8 @@ class AcdService:
     async def _callback_result(self, message: Message) -> None:
         call_id = message.get("AcdCall", "")
         status = message.get("AcdStatus", "") or "FAILED"
+        if not await self.live.once("attempt", message.get("Uniqueid", "") or call_id):
+            return  # another controller recorded this attempt
         call = await self.live.call(call_id)
         agent_id = call.get("agent", "")
         now = self._clock()
@@ -259,7 +273,7 @@ class AcdService:
                 await self.live.count_agent(
                     agent_id, **{f"pause_s:{before.pause_reason or 'break'}": now - before.since})
         log.info("ACD: %s %s%s", agent_id, action, f" ({reason})" if reason else "")
-        await self.route()
+        self._route_soon()
 
     # -- routing ---------------------------------------------------------------------------------
 
@@ -320,7 +334,7 @@ class AcdService:
         if call.get("state") == "offered":
             await self.live.set_call_state(call_id, call.get("offered_from") or "waiting",
                                            agent="")
-        await self.route()
+        self._route_soon()
 
     async def _answered(self, message: Message) -> None:
         call_id = message.get("AcdCall", "")
@@ -329,7 +343,8 @@ class AcdService:
         if not agent_id:
             return
         now = self._clock()
-        await self.live.apply(agent_id, Event("answer", call_id=call_id), now)
+        if not await self._apply_once(agent_id, Event("answer", call_id=call_id), now):
+            return
         if message.get("AcdCallback") == "yes":
             await self.live.set_call_state(call_id, "calling_back", answered_at=repr(now))
             log.info("ACD: %s is calling back the caller of call %s", agent_id, call_id)
@@ -339,8 +354,6 @@ class AcdService:
         skill = (call.get("skills") or "general").split(",")[0]
         await self.live.count(skill, answered=1, wait_sum=wait, wait_max=wait,
                               answered_in_sl=1 if wait <= 20 else 0)
-        if call.get("channel"):
-            await self._setvar(call["channel"], "CDR(hotline_queue_status)", "ANSWERED")
         if self._on_connected is not None:
             await self._on_connected(call_id, agent_id, wait)
         log.info("ACD: %s answered call %s after %.1f s in the queue", agent_id, call_id, wait)
@@ -354,36 +367,48 @@ class AcdService:
             if not agent_id:
                 return
             status = await self.live.agent(agent_id)
+            if status.state is AgentState.RESERVED and status.call_id == call_id:
+                # the operator's leg ended before it reached us (refused, failed to start):
+                # as good as no answer; the caller goes on waiting in their place
+                await self.live.apply(agent_id, Event("no_answer", call_id=call_id),
+                                      self._clock(), max_missed=self.settings.max_missed)
+                if call.get("state") == "offered":
+                    await self.live.set_call_state(call_id, call.get("offered_from") or "waiting",
+                                                   agent="")
+                self._route_soon()
+                return
             if status.state is AgentState.ON_CALL and status.call_id == call_id:
                 now = self._clock()
-                await self.live.apply(agent_id, Event("hangup", call_id=call_id), now)
+                if not await self._apply_once(agent_id, Event("hangup", call_id=call_id), now):
+                    return
                 talk = now - status.since
                 skill = (call.get("skills") or "general").split(",")[0]
                 await self.live.count_agent(agent_id, handled=1, talk_s=talk)
                 await self.live.handle_time(skill, talk + self.settings.wrap_up_s)
-                self._after(self.settings.wrap_up_s, self._wrap_up_done(agent_id, call_id))
+                self._after(self.settings.wrap_up_s, self._wrap_up_done, agent_id, call_id)
             return
         call = await self.live.call(uniqueid)
         if not call or call.get("state") in ("gone", "connected", "callback"):
             if call.get("state") == "connected":
                 await self.live.set_call_state(uniqueid, "done")
             return
-        await self.live.set_call_state(uniqueid, "gone")
+        previous = await self.live.leave(uniqueid)
+        if previous is None:
+            return  # another controller saw this hang-up first
         await self.live.count((call.get("skills") or "general").split(",")[0], abandoned=1)
         agent_id = call.get("agent", "")
-        if call.get("state") == "offered" and agent_id:
-            leg = self._legs.pop(uniqueid, None)
-            if leg:  # the caller left while the operator's phone rang: stop the ring
-                try:
-                    await self.ami.action("Hangup", [("Channel", f"/^PJSIP/{agent_id}-/")])
-                except AmiError:
-                    pass
+        self._legs.pop(uniqueid, None)
+        if previous == "offered" and agent_id:
+            try:  # the caller left while the operator's phone rang: stop the ring
+                await self.ami.action("Hangup", [("Channel", f"/^PJSIP/{agent_id}-/")])
+            except AmiError:
+                pass
             status = await self.live.agent(agent_id)
             if status.state is AgentState.RESERVED and status.call_id == uniqueid:
                 await self.live.apply(agent_id, Event("caller_gone", call_id=uniqueid),
                                       self._clock())
         log.info("ACD: caller %s hung up while waiting", uniqueid)
-        await self.route()
+        self._route_soon()
 
     async def _wrap_up_done(self, agent_id: str, call_id: str) -> None:
         status = await self.live.agent(agent_id)
@@ -391,7 +416,7 @@ class AcdService:
             now = self._clock()
             await self.live.apply(agent_id, Event("wrap_up_done"), now)
             await self.live.count_agent(agent_id, wrap_s=now - status.since)
-            await self.route()
+            self._route_soon()
 
     # -- announcements ---------------------------------------------------------------------------
 
@@ -459,15 +484,15 @@ class AcdService:
                     await self.live.apply(status.agent_id, Event(event, call_id=status.call_id),
                                           now)
                 if status.state in (AgentState.ON_CALL, AgentState.WRAP_UP):
-                    self._after(0, self._wrap_up_done(status.agent_id, status.call_id))
+                    self._after(0, self._wrap_up_done, status.agent_id, status.call_id)
         await self.route()
 
     # -- helpers ---------------------------------------------------------------------------------
 
-    def _after(self, seconds: float, coroutine: Any) -> None:
+    def _after(self, seconds: float, job: Callable[..., Awaitable[None]], *args: Any) -> None:
         async def later() -> None:
             await asyncio.sleep(seconds)
-            await coroutine
+            await job(*args)  # made only when due: a cancelled timer leaves nothing un-awaited
 
         task = asyncio.create_task(later())
         self._timers.add(task)
@@ -478,6 +503,16 @@ class AcdService:
                 log.error("ACD: a timer failed", exc_info=t.exception())
 
         task.add_done_callback(done)
+
+    async def _apply_once(self, agent_id: str, event: Event, now: float) -> bool:
+        """Apply an event every controller sees (an answer, a hang-up): the first one wins,
+        the others find the operator moved on and leave it."""
+        try:
+            await self.live.apply(agent_id, event, now)
+        except AgentStateError:
+            log.debug("ACD: %s of %s already handled", event.name, agent_id)
+            return False
+        return True
 
     async def _setvar(self, channel: str, name: str, value: str) -> None:
         await self.ami.action("Setvar", [("Channel", channel), ("Variable", name),

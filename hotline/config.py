@@ -44,6 +44,7 @@ class Settings:
     runtime: Path
     hotline_number: str = "19001122"
     ivr_lines: int = 40
+    max_channels: int = 500   # Asterisk's maxcalls: callers waiting for operators hold lines too
     operator_count: int = 50
     sip_bind: str = "127.0.0.1"
     sip_port: int = 5060

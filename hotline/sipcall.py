@@ -43,6 +43,7 @@ class CallPlan:
     count: int = 1              # simultaneous calls
     source_ip: str = "127.0.0.1"   # where the call comes from (the trunk peers are matched by it)
     account: tuple[str, str] | None = None  # (username, password): call as a SIP account
+    vary_caller: bool = False  # with count > 1: each call from its own number (caller + n)
     expect_rejection: bool = False  # the hotline must refuse this INVITE (401/403/404)
     tag: str = field(default_factory=lambda: secrets.token_hex(6))
 
@@ -145,6 +146,8 @@ def scenario(plan: CallPlan, pcaps: list[Path]) -> str:
         body.append(f'  <recv request="BYE" timeout="{int(plan.max_call_s * 1000)}" '
                     f'ontimeout="hangup" next="bye"/>\n  <label id="hangup"/>\n')
     user = escape(plan.account[0] if plan.account else plan.caller)
+    if plan.vary_caller and not plan.account:
+        user += "[call_number]"  # SIPp's counter: 0909555 + 1, 2, ...
     invite = _invite(user, 1, "")
     if plan.account:
         auth = (f"\n      [authentication username={plan.account[0]} "

@@ -79,20 +79,24 @@ def set_customer(session: Session, call_id: str, customer_id: int) -> None:
         session.commit()
 
 
+def _known(session: Session, call_id: str) -> Call:
+    """The call's row; a caller who never reached the IVR (overflow straight to the queue) has
+    none until the journal folds the call in, so one is opened now and completed by it."""
+    return open_call(session, call_id=call_id, caller_number="")
+
+
 def append_path(session: Session, call_id: str, entry: dict[str, Any]) -> None:
-    call = session.scalar(select(Call).where(Call.call_id == call_id))
-    if call is not None:
-        call.path = [*(call.path or []), entry]
-        session.commit()
+    call = _known(session, call_id)
+    call.path = [*(call.path or []), entry]
+    session.commit()
 
 
 def set_queue_result(session: Session, call_id: str, operator: str, wait_s: float) -> None:
     """The ACD connected the caller: who answered and after how long in the queue."""
-    call = session.scalar(select(Call).where(Call.call_id == call_id))
-    if call is not None:
-        call.operator = operator
-        call.queue_wait_s = wait_s
-        session.commit()
+    call = _known(session, call_id)
+    call.operator = operator
+    call.queue_wait_s = wait_s
+    session.commit()
 
 
 def close_call(

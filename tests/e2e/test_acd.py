@@ -21,11 +21,12 @@ SETTINGS = {"acd_max_queue": 1}
 
 
 @contextlib.contextmanager
-def operators(hotline: Hotline, **answers: str) -> Iterator[dict[str, SippOperator]]:
+def operators(hotline: Hotline, talk_s: float = 3.0, wait_s: float = 120, **answers: str
+              ) -> Iterator[dict[str, SippOperator]]:
     """Softphones that register and log in (in the order given: the first is idle longest)."""
     settings = hotline.settings
     phones = {name: SippOperator(name, settings.operator_passwords[name], "127.0.0.1",
-                                 settings.sip_port, answer=answer, talk_s=3.0, wait_s=120)
+                                 settings.sip_port, answer=answer, talk_s=talk_s, wait_s=wait_s)
               for name, answer in answers.items()}
     try:
         for name, phone in phones.items():

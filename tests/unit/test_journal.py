@@ -173,3 +173,45 @@ def test_an_operators_leg_lands_on_the_callers_record(tmp_path: Path, sessions) 
         (call,) = s.scalars(select(Call))
         assert (call.call_id, call.operator, call.outcome) == ("1795656321.3", "op01", "queued")
         assert str(call.ended_at) == "2026-11-26 01:26:08.231001"  # the real end, in UTC
+
+
+def test_a_leg_journalled_before_the_caller_does_not_move_the_start(tmp_path: Path, sessions) -> None:  # type: ignore[no-untyped-def]
+    """Recorded from Asterisk 16 (an overflow caller, no IVR row): the operator's leg ends and is
+    journalled before the caller's CDRs; the call still starts when the caller called."""
+    path = tmp_path / "calls.csv"
+    path.write_text(
+        '"1","acd-1795663230.65-21","1795663230.65","090955565","hcd2a0303416f4x65@127.0.0.1",'
+        '"PJSIP/op32-000000e7","PJSIP/trunk-00000040","1795663236.539298","1795663236.548871",'
+        '"1795663237.553659","ANSWERED","overflow","ANSWERED"\n'
+        '"1","1795663230.65","1795663230.65","090955565","hcd2a0303416f4x65@127.0.0.1",'
+        '"PJSIP/trunk-00000040","","1795663230.493671","1795663230.494740","1795663236.550577",'
+        '"ANSWERED","overflow","ANSWERED"\n'
+        '"1","1795663230.65","1795663230.65","090955565","hcd2a0303416f4x65@127.0.0.1",'
+        '"PJSIP/trunk-00000040","","1795663237.555347","1795663237.555347","1795663237.56",'
+        '"ANSWERED","overflow","ANSWERED"\n')
+    journal.ingest(sessions, path)
+    with sessions() as s:
+        (call,) = s.scalars(select(Call))
+        assert call.operator == "op32"
+        assert str(call.started_at) == "2026-11-26 03:20:30.493671"
+        assert str(call.ended_at) == "2026-11-26 03:20:37.560000"
+
+
+def test_the_queue_result_of_a_call_the_ivr_never_saw_is_kept(tmp_path: Path, sessions) -> None:  # type: ignore[no-untyped-def]
+    """An overflow caller has no row until the journal: the operator, the wait and callback
+    attempts are not lost, and the journal completes the row (caller, start) later."""
+    with sessions() as s:
+        calls.set_queue_result(s, "1795663230.65", "op32", 6.0)
+        calls.append_path(s, "1795663230.65", {"event": "callback_requested"})
+    path = tmp_path / "calls.csv"
+    path.write_text(
+        '"1","1795663230.65","1795663230.65","090955565","hcd2a0303416f4x65@127.0.0.1",'
+        '"PJSIP/trunk-00000040","","1795663230.493671","1795663230.494740","1795663236.550577",'
+        '"ANSWERED","overflow","ANSWERED"\n')
+    journal.ingest(sessions, path)
+    with sessions() as s:
+        (call,) = s.scalars(select(Call))
+        assert (call.operator, call.queue_wait_s) == ("op32", 6.0)
+        assert call.path == [{"event": "callback_requested"}]
+        assert call.caller_number == "090955565"
+        assert (call.outcome, str(call.started_at)) == ("overflow", "2026-11-26 03:20:30.493671")
