@@ -13,6 +13,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from pathlib import Path
+from collections.abc import Callable
 from typing import Any
 
 from ruamel.yaml import YAML
@@ -35,7 +36,9 @@ class Agent:
     languages: tuple[str, ...]
 
 
-def load_agents(path: Path) -> dict[str, Agent]:
+def read_file(path: Path) -> tuple[Any, Callable[..., str]]:
+    """The operators file as a YAML document, and ``at(mapping, key)``: the file:line:column of
+    a key in it, for error messages."""
     name = str(path)
     try:
         document = YAML(typ="rt").load(path.read_text(encoding="utf-8"))
@@ -45,14 +48,27 @@ def load_agents(path: Path) -> dict[str, Agent]:
         raise AgentsError(f"{name}:{where}: YAML syntax: {exc.problem}") from None
     except (OSError, UnicodeDecodeError) as exc:
         raise AgentsError(f"{name}:1:1: cannot read the agents file: {exc}") from None
-    problems: list[str] = []
 
-    def at(mapping: Any, key: Any) -> str:
+    def at(mapping: Any, key: Any, of_key: bool = False) -> str:
+        """Where the value of ``key`` is (or the key itself, ``of_key``)."""
         try:
-            line, column = mapping.lc.value(key) if key in mapping else mapping.lc.key(key)
+            if isinstance(mapping, list):  # a sequence: the item's own position
+                line, column = mapping.lc.item(key)
+            elif key in mapping and not of_key:
+                line, column = mapping.lc.value(key)
+            else:
+                line, column = mapping.lc.key(key)
         except (AttributeError, KeyError, TypeError):
             line, column = 0, 0
         return f"{name}:{line + 1}:{column + 1}"
+
+    return document, at
+
+
+def load_agents(path: Path) -> dict[str, Agent]:
+    name = str(path)
+    document, at = read_file(path)
+    problems: list[str] = []
 
     raw = document.get("agents") if isinstance(document, CommentedMap) else None
     if not isinstance(raw, CommentedMap):

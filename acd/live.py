@@ -34,6 +34,13 @@ end
 return false
 """
 
+MOVE = """
+if redis.call('HGET', KEYS[1], 'state') ~= ARGV[1] then return 0 end
+redis.call('HSET', KEYS[1], 'state', ARGV[2])
+if ARGV[3] == '1' then redis.call('ZREM', KEYS[2], ARGV[4]) end
+return 1
+"""
+
 RESERVE = """
 if redis.call('HGET', KEYS[1], 'state') ~= 'available' then return 0 end
 local call = redis.call('HGET', KEYS[2], 'state')
@@ -71,6 +78,7 @@ class LiveState:
         self.prefix = prefix
         self._reserve = redis.register_script(RESERVE)
         self._leave = redis.register_script(LEAVE)
+        self._move = redis.register_script(MOVE)
 
     def _agent_key(self, agent_id: str) -> str:
         return f"{self.prefix}agent:{agent_id}"
@@ -163,6 +171,13 @@ class LiveState:
         previous = await self._leave(keys=[self._call_key(call_id), f"{self.prefix}waiting"],
                                      args=[state, call_id])
         return _s(previous) if previous else None
+
+    async def move_call(self, call_id: str, expected: str, state: str, *, leave: bool) -> bool:
+        """``expected`` -> ``state`` (out of the queue if ``leave``), or nothing at all when the
+        call is no longer ``expected`` (another controller moved it, an operator rings)."""
+        moved = await self._move(keys=[self._call_key(call_id), f"{self.prefix}waiting"],
+                                 args=[expected, state, "1" if leave else "0", call_id])
+        return int(moved) == 1
 
     async def once(self, key: str, member: str) -> bool:
         """True the first time ``member`` is seen under ``key`` (any controller)."""

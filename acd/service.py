@@ -2,10 +2,11 @@
 and the pure routing decision. See docs/acd.md for the whole flow.
 
 AMI events are handled one at a time, in arrival order, by a single worker; handlers stay thin:
-filter, update the live state, run a routing pass, act. Commands from the control socket
-(`hotline agents`) run their routing pass directly: two passes at once are safe because every
-reservation is one atomic Lua script in Redis (the same guarantee that lets several
-controllers share one ACD).
+filter, update the live state, ask for a routing pass, act. A routing pass runs once the events
+already queued are handled (160 callers joining at once cost one pass, not 160). Two passes at
+once are safe anyway: every reservation is one atomic Lua script in Redis (the same guarantee
+that lets several controllers share one ACD), and every move of a waiting call is a
+compare-and-set there.
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ import asyncio
 import itertools
 import logging
 import math
+import re
 import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
@@ -24,8 +26,9 @@ from acd.ami.client import AmiClient
 from acd.ami.errors import AmiError
 from acd.ami.protocol import Message
 
-from .decision import Policy, WaitingCall, decide
+from .decision import WaitingCall, decide, requirement
 from .live import LiveState
+from .queues import Routing
 from .states import AgentState, AgentStateError, Event
 
 log = logging.getLogger("acd")
@@ -33,6 +36,7 @@ log = logging.getLogger("acd")
 PAUSE_REASONS = {"1": "break", "2": "meal", "3": "training", "4": "other"}
 TICK = Message((("Event", "AcdTick"),))
 ROUTE = Message((("Event", "AcdRoute"),))
+_DIALLABLE = re.compile(r"\+?[0-9]{8,15}")  # a caller number a callback can be placed to
 
 
 @dataclass(frozen=True)
@@ -53,7 +57,7 @@ class AcdSettings:
 class AcdService:
     def __init__(self, live: LiveState, ami: AmiClient, agents: Callable[[], dict[str, Agent]],
                  sounds: str, *, settings: AcdSettings = AcdSettings(),
-                 policy: Policy = Policy(), last_operator: Callable[[str], Any] | None = None,
+                 routing: Callable[[], Routing] = Routing, last_operator: Callable[[str], Any] | None = None,
                  on_connected: Callable[[str, str, float], Any] | None = None,
                  on_attempt: Callable[[str, dict[str, Any]], Any] | None = None,
                  clock: Callable[[], float] = time.time) -> None:
@@ -62,7 +66,7 @@ class AcdService:
         self.agents = agents
         self.sounds = sounds
         self.settings = settings
-        self.policy = policy
+        self.routing = routing
         self._last_operator = last_operator
         self._on_connected = on_connected
         self._on_attempt = on_attempt
@@ -121,6 +125,7 @@ class AcdService:
 
     async def _handle(self, message: Message) -> None:
         if message is TICK:
+            await self.overflow_long_waits()
             await self.route()
             if self._clock() - self._last_announce >= self.settings.announce_every_s / 2:
                 self._last_announce = self._clock()
@@ -164,35 +169,86 @@ class AcdService:
             return  # another controller took this caller in
         await self.live.count(skills[0], offered=1)
         await self._setvar(channel, "ACD_ACCEPTED", "1")
-        overflow = None
-        if not await self._anyone_for(call):
-            overflow = "no_operator"  # nobody logged in could ever take this call
-        elif await self.live.waiting_count() > self.settings.max_queue:
-            overflow = "queue_full"
-        if overflow is not None:  # the overflow rules: say so at once, no endless hold
-            await self.live.set_call_state(call_id, "overflow")
-            await self.live.count(skills[0], overflow=1)
-            await self._setvar(channel, "ACD_LEAVE", overflow)
-            log.info("ACD: call %s overflows (%s) for %s (%s)", call_id, overflow,
-                     ",".join(skills), language)
+        rules = self.routing().rules(skills[0])
+        if not await self._anyone_for(call):  # nobody logged in could ever take this call
+            await self._overflow(call_id, "no_operator", rules.on_no_operator)
             return
-        if self.settings.callback:
+        if await self._queue_length(skills[0]) > self._max_queue(skills[0]):
+            await self._overflow(call_id, "queue_full", rules.on_queue_full)
+            return
+        if self._can_call_back(caller):
             await self._setvar(channel, "ACD_CALLBACK", "yes")
         log.info("ACD: call %s waits for %s (%s, priority %d%s)", call_id, ",".join(skills),
                  language, priority, f", last served by {sticky}" if sticky else "")
         self._route_soon()
 
     async def _anyone_for(self, call: WaitingCall) -> bool:
-        """Is anyone logged in who speaks the call's language and has one of its skills (or,
-        once requirements relax fully, any skill)?"""
+        """Is anyone logged in (free, busy or paused) who could take this call once its
+        requirements have relaxed as far as the routing policy lets them?"""
+        policy = self.routing().policy
+        minimum, any_skill, _ = requirement(call, policy, call.joined_at + 10 ** 9)
         profiles = self.agents()
         for status in await self.live.agents():
             profile = profiles.get(status.agent_id)
             if profile is None or status.state is AgentState.LOGGED_OUT:
                 continue
-            if call.language in profile.languages:
+            if call.language in profile.languages and (any_skill or all(
+                    profile.skills.get(skill, 0) >= minimum for skill in call.skills)):
                 return True
         return False
+
+    def _max_queue(self, skill: str) -> int:
+        rules = self.routing().rules(skill)
+        return rules.max_queue if rules.max_queue is not None else self.settings.max_queue
+
+    async def _queue_length(self, skill: str) -> int:
+        """Callers waiting for this skill if it has a queue of its own, else all of them."""
+        if skill not in self.routing().queues:
+            return await self.live.waiting_count()
+        return sum(1 for c in await self.live.waiting() if c.skills[:1] == (skill,))
+
+    def _can_call_back(self, caller: str) -> bool:
+        return self.settings.callback and bool(_DIALLABLE.fullmatch(caller or ""))
+
+    async def _overflow(self, call_id: str, reason: str, action: str) -> None:
+        """An overflow rule fired for a waiting caller: a callback that keeps their place (when
+        one can be placed) or the announcement; at once (the channel is sent to the leaving
+        step), and by one controller only (compare-and-set on the call's state)."""
+        call = await self.live.call(call_id)
+        skill = (call.get("skills") or "general").split(",")[0]
+        if action == "callback" and self._can_call_back(call.get("caller", "")):
+            if not await self.live.move_call(call_id, "waiting", "callback", leave=False):
+                return
+            await self.live.once("callback", call_id)
+            if self._on_attempt is not None:
+                await self._on_attempt(call_id, {"event": "callback_offered", "reason": reason})
+            leave = "callback"
+        else:
+            if not await self.live.move_call(call_id, "waiting", "overflow", leave=True):
+                return
+            leave = reason
+        await self.live.count(skill, overflow=1)
+        log.info("ACD: call %s overflows (%s): %s", call_id, reason,
+                 "called back in its place" if leave == "callback" else "announcement")
+        channel = call.get("channel", "")
+        if channel:
+            await self._setvar(channel, "ACD_LEAVE", leave)
+            try:  # leave the hold music now, not at the next announcement
+                await self.ami.action("Redirect", [("Channel", channel), ("Context", "acd-wait"),
+                                                   ("Exten", "t"), ("Priority", "1")])
+            except AmiError as exc:
+                log.warning("ACD: call %s: %s (the dialplan notices at its next step)", call_id,
+                            exc)
+
+    async def overflow_long_waits(self) -> None:
+        """The max-wait rule of each caller's queue."""
+        now = self._clock()
+        routing = self.routing()
+        for call in await self.live.waiting():
+            rules = routing.rules(call.skills[0] if call.skills else "general")
+            if rules.max_wait_s is not None and now - call.joined_at > rules.max_wait_s:
+                if (await self.live.call(call.call_id)).get("state") == "waiting":
+                    await self._overflow(call.call_id, "max_wait", rules.on_max_wait)
 
     async def _left(self, message: Message) -> None:
         await self.live.set_call_state(message.get("Uniqueid", ""), "gone")
@@ -286,7 +342,7 @@ class AcdService:
         if not free:
             return
         now = self._clock()
-        for assignment in decide(calls, free, self.policy, now, busy):
+        for assignment in decide(calls, free, self.routing().policy, now, busy):
             if await self.live.reserve(assignment.agent_id, assignment.call_id, now):
                 await self._ring(assignment.agent_id, assignment.call_id)
 
@@ -448,7 +504,8 @@ class AcdService:
             try:
                 words = (["acd_position_is", *say("number", position, lang), "acd_in_queue",
                           "acd_wait_about", *say("duration", timedelta(minutes=minutes), lang)]
-                         + (["acd_callback_offer"] if self.settings.callback else []))
+                         + (["acd_callback_offer"] if self._can_call_back(data.get("caller", ""))
+                            else []))
             except SpeechError:
                 continue
             files = "&".join(f"{self.sounds}/{lang}/{w}" for w in words)

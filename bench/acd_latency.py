@@ -29,8 +29,8 @@ warm-up round:
 
 The latency is from ``time.time()`` taken right before the request is written to the socket to
 the kernel receive timestamp of the first INVITE that reaches the operator phone's UDP port
-(a read-only ``AF_PACKET`` socket on ``lo`` with a kernel BPF filter, as in
-``bench.ivr_latency``; root only). Two more read-only sockets on the AMI and Redis ports split
+(a read-only ``AF_PACKET`` socket on ``lo`` with a kernel BPF filter,
+``bench.rig.LoopbackSniffer``; root only). Two more read-only sockets on the AMI and Redis ports split
 our side: the controller's part ends when its ``Action: Originate`` is on the wire (with the
 Redis requests it made on the way and the time it waited for their replies), Asterisk's part
 is from that Originate to the INVITE. Then the caller is hung up (AMI ``Hangup``), which stops
@@ -48,21 +48,30 @@ import os
 import platform
 import random
 import secrets
-import shutil
 import signal
 import socket
 import statistics
-import sys
-import tempfile
 import threading
 import time
-import wave
-from collections.abc import Callable, Iterable
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 from acd.ami.protocol import ActionComplete, AmiConnection, EventReceived, Message
-from bench.ivr_latency import LoopbackSniffer
+from bench.rig import (
+    LoopbackSniffer,
+    add_run_options,
+    caller_number,
+    install_local_config,
+    log,
+    manager_user,
+    ms_summary,
+    private_settings,
+    run_report,
+    sound_ms,
+    start_hotline,
+    stop_hotline,
+)
 from hotline import config, processes
 from hotline.sipagent import SippOperator
 from hotline.sipcall import CallError, CallPlan, place
@@ -74,49 +83,12 @@ AMI_USER = "acdbench"
 SIDES = ("ours", "app_queue")
 GOAL_MS = 100.0
 LABEL = 50                # width of the table's first column
+CALLER_PREFIX = "02897"   # callers: 02897, the side, the round (no demo customer has them)
 KEY_MARGIN_MS = 1500      # key 0 goes this long after the welcome prompt's length
 JOIN_TIMEOUT_S = 30.0     # a caller must be waiting within this long
 RING_TIMEOUT_S = 8.0      # an INVITE must reach the phone within this long of the unpause
 SETTLE_S = 0.3            # after the join, before the random part of the pause
 KEPT_EVENTS = {"Newchannel", "Hangup", "QueueCallerJoin", "QueueMemberPause"}
-
-
-def log(message: str) -> None:
-    print(message, file=sys.stderr, flush=True)
-
-
-def quantile(sorted_values: list[float], q: float) -> float:
-    """Nearest-rank quantile of already sorted values (as in bench.fastagi_turnaround)."""
-    if not sorted_values:
-        return float("nan")
-    index = min(len(sorted_values) - 1, max(0, round(q * len(sorted_values) + 0.5) - 1))
-    return float(sorted_values[index])
-
-
-def _ms_summary(values: Iterable[float]) -> dict[str, float]:
-    ordered = sorted(values)
-    return {"n": len(ordered), "p50_ms": quantile(ordered, 0.50),
-            "p99_ms": quantile(ordered, 0.99),
-            "mean_ms": statistics.fmean(ordered) if ordered else float("nan"),
-            "min_ms": ordered[0] if ordered else float("nan"),
-            "max_ms": ordered[-1] if ordered else float("nan")}
-
-
-def _write_private(path: Path, text: str) -> None:
-    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-    with os.fdopen(fd, "w") as f:
-        f.write(text)
-
-
-def _free_udp_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
-def _sound_ms(path: Path) -> int:
-    with wave.open(str(path)) as w:
-        return int(w.getnframes() * 1000 / w.getframerate())
 
 
 def local_dialplan() -> str:
@@ -127,15 +99,6 @@ def local_dialplan() -> str:
         f"exten => {QUEUE_NUMBER},1,Answer()",
         f" same => n,Queue({QUEUE},,,,600)",
         " same => n,Hangup()", ""])
-
-
-def manager_user(secret: str) -> str:
-    return "\n".join([
-        "; Written by bench/acd_latency.py: the benchmark's AMI user (QueuePause, QueueStatus,",
-        "; Hangup of its own callers; call and queue events).",
-        f"[{AMI_USER}]", f"secret = {secret}", "deny = 0.0.0.0/0.0.0.0",
-        "permit = 127.0.0.1/255.255.255.255", "read = call,agent", "write = call,agent",
-        "writetimeout = 5000", ""])
 
 
 # == AMI: a blocking client on the project's sans-IO protocol core ===============================
@@ -592,11 +555,6 @@ class Bench:
             self.queue_pause(True)
 
 
-def _caller(side: str, round_index: int) -> str:
-    """A caller number that tells side and round; no demo customer has it (02897...)."""
-    return f"02897{SIDES.index(side)}{round_index + 1:04d}"
-
-
 def _sipp_children() -> list[int]:
     """SIPp processes this benchmark started (its direct children)."""
     me, out = os.getpid(), []
@@ -614,13 +572,17 @@ def _sipp_children() -> list[int]:
     return out
 
 
+def _stop_sipp_children() -> None:
+    """Callers SIPp still runs: only ours, by pid."""
+    for pid in _sipp_children():
+        try:
+            os.kill(pid, signal.SIGTERM)
+        except ProcessLookupError:
+            pass
+
+
 def run(args: argparse.Namespace) -> dict[str, Any]:
-    runtime = Path(tempfile.mkdtemp(prefix="acd-latency-"))
-    rtp_start = 10000 + 1000 * secrets.randbelow(9)
-    settings = config.load_or_create(
-        runtime, sip_port=_free_udp_port(), ami_port=config.free_port(),
-        agi_port=config.free_port(), redis_port=config.free_port(), asterisk_root="",
-        rtp_start=rtp_start, rtp_end=rtp_start + 999)
+    settings = private_settings("acd-latency-")
     ami: Ami | None = None
     wire: Wire | None = None
     phone: SippOperator | None = None
@@ -629,21 +591,14 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
     roster: list[str] = []
     info: dict[str, Any] = {}
     try:
-        log(f"starting a private hotline in {runtime}")
-        t0 = time.perf_counter()
-        processes.up(settings, progress=False)
-        info["asterisk"] = processes.asterisk_version(settings)
-        log(f"hotline up in {time.perf_counter() - t0:.1f} s ({info['asterisk']})")
+        info["asterisk"] = start_hotline(settings)
         secret = secrets.token_urlsafe(24)
-        _write_private(settings.etc / "extensions_local.conf", local_dialplan())
-        _write_private(settings.etc / "manager_local.conf", manager_user(secret))
-        processes.asterisk_cli(settings, "dialplan reload")
-        processes.asterisk_cli(settings, "manager reload")
-        shown = processes.asterisk_cli(settings, f"dialplan show {QUEUE_NUMBER}@from-trunk")
-        if f"Queue({QUEUE}" not in shown:
-            raise SystemExit(f"extensions_local.conf was not loaded (dialplan show: {shown!r})")
-        if AMI_USER not in processes.asterisk_cli(settings, f"manager show user {AMI_USER}"):
-            raise SystemExit("manager_local.conf was not loaded")
+        install_local_config(
+            settings, local_dialplan(),
+            manager_user("; Written by bench/acd_latency.py: the benchmark's AMI user (QueuePause,"
+                         " QueueStatus,\n; Hangup of its own callers; call and queue events).",
+                         AMI_USER, secret, read="call,agent", write="call,agent"),
+            number=QUEUE_NUMBER, expect=f"Queue({QUEUE}", ami_user=AMI_USER)
         ami = Ami(settings.ami_port, AMI_USER, secret)
         phone = SippOperator(args.operator, settings.operator_passwords[args.operator],
                              "127.0.0.1", settings.sip_port, answer="never", talk_s=None,
@@ -683,7 +638,7 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
         if args.waiting:
             add_unservable_calls(settings, args.waiting)
             log(f"{args.waiting} synthetic waiting calls (language fr) in Redis")
-        welcome_ms = _sound_ms(settings.sounds / "vi" / "welcome.wav")
+        welcome_ms = sound_ms(settings.sounds / "vi" / "welcome.wav")
         key_delay_ms = welcome_ms + KEY_MARGIN_MS
         bench = Bench(settings, ami, wire, args.operator, phone, random.Random(args.seed),
                       args.jitter, key_delay_ms)
@@ -694,7 +649,7 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
             order = SIDES if round_index % 2 == 0 else SIDES[::-1]
             results = {}
             for side in order:
-                caller = _caller(side, round_index)
+                caller = caller_number(CALLER_PREFIX, SIDES.index(side), round_index + 1)
                 started = time.perf_counter()
                 sample = bench.ours(caller) if side == "ours" else bench.app_queue(caller)
                 sample.update(side=side, round=round_index,
@@ -713,19 +668,7 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
             ami.close()
         if phone is not None:
             phone.stop()
-        log("stopping the hotline")
-        try:
-            processes.down(settings)
-        finally:
-            for pid in _sipp_children():  # callers SIPp still runs: only ours, by pid
-                try:
-                    os.kill(pid, signal.SIGTERM)
-                except ProcessLookupError:
-                    pass
-            if args.keep_runtime:
-                log(f"runtime kept in {runtime}")
-            else:
-                shutil.rmtree(runtime, ignore_errors=True)
+        stop_hotline(settings, args.keep_runtime, cleanup=_stop_sipp_children)
     return summarize(samples, wire is not None, wire_note, roster, info)
 
 
@@ -782,13 +725,13 @@ def summarize(samples: dict[str, list[dict[str, Any]]], wire: bool, wire_note: s
         statuses: dict[str, int] = {}
         for s in samples[side]:
             statuses[s["status"]] = statuses.get(s["status"], 0) + 1
-        sides[side] = {"statuses": statuses, **_ms_summary(s["ms"] for s in ok),
-                       "chan": _ms_summary(s["chan_ms"] for s in ok if "chan_ms" in s)}
+        sides[side] = {"statuses": statuses, **ms_summary(s["ms"] for s in ok),
+                       "chan": ms_summary(s["chan_ms"] for s in ok if "chan_ms" in s)}
     ours_ok = [s for s in samples["ours"] if s["status"] == "ok"]
     for part in ("controller", "asterisk", "redis_wait", "first_redis", "last_redis",
                  "between_redis", "reply"):
-        sides["ours"][part] = _ms_summary(s[f"{part}_ms"] for s in ours_ok
-                                          if f"{part}_ms" in s)
+        sides["ours"][part] = ms_summary(s[f"{part}_ms"] for s in ours_ok
+                                         if f"{part}_ms" in s)
     requests = [s["redis_requests"] for s in ours_ok if "redis_requests" in s]
     sides["ours"]["redis_requests"] = {
         "median": statistics.median(requests) if requests else float("nan"),
@@ -961,11 +904,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--no-wire", dest="wire", action="store_false",
                         help="no AF_PACKET sockets (no root): the ring is the operator "
                         "channel's AMI Newchannel instead of the INVITE")
-    parser.add_argument("--keep-runtime", action="store_true",
-                        help="keep the temp runtime folder (logs, config) after the run")
-    parser.add_argument("--quick", action="store_true", help="a short run (5 rounds)")
-    parser.add_argument("--json", action="store_true",
-                        help="print the report as JSON on stdout (progress still on stderr)")
+    add_run_options(parser, quick="a short run (5 rounds)")
     args = parser.parse_args(argv)
     if args.rounds is None:
         args.rounds = 5 if args.quick else 20
@@ -982,20 +921,10 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
 
 def main(argv: list[str] | None = None) -> None:
     args = parse_args(argv)
-    # `kill` stops the run like Ctrl-C does: SIPp is stopped and the hotline too
-    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
-    started = time.perf_counter()
-    report: dict[str, Any] = {"config": {
-        "rounds": args.rounds, "operator": args.operator, "roster": args.roster,
-        "waiting": args.waiting,
-        "jitter_s": args.jitter, "seed": args.seed, "python": platform.python_version(),
-        "cpus": os.cpu_count()}}
-    report["calls"] = run(args)
-    report["config"]["total_s"] = time.perf_counter() - started
-    if args.json:
-        print(json.dumps(report, indent=2, default=str))
-    else:
-        print(render(report))
+    run_report({"rounds": args.rounds, "operator": args.operator, "roster": args.roster,
+                "waiting": args.waiting, "jitter_s": args.jitter, "seed": args.seed,
+                "python": platform.python_version(), "cpus": os.cpu_count()},
+               {"calls": lambda: run(args)}, render, args.json)
 
 
 if __name__ == "__main__":

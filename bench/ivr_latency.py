@@ -38,7 +38,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import ctypes
 import datetime as dt
 import gc
 import json
@@ -46,22 +45,31 @@ import math
 import os
 import platform
 import secrets
-import shutil
-import signal
-import socket
 import statistics
 import struct
-import sys
-import tempfile
 import threading
 import time
-import wave
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from hotline import config, processes
+from bench.rig import (
+    LoopbackSniffer,
+    add_run_options,
+    caller_number,
+    install_local_config,
+    log,
+    manager_user,
+    ms_summary,
+    private_settings,
+    quantile,
+    run_report,
+    sound_ms,
+    start_hotline,
+    stop_hotline,
+)
+from hotline import processes
 from hotline.sipcall import CallPlan, place
 from ivr import stepper
 from ivr.menu import Menu, load_menu
@@ -75,6 +83,7 @@ AMI_USER = "ivrbench"
 SIDES = ("ours", "plain")
 NOW = dt.datetime(2026, 3, 10, 10, 0)  # a Tuesday, not a holiday: the menu's normal path
 CALLER = "0281234567"
+CALLER_PREFIX = "02899"  # callers of part 2: 02899, the side, the batch (no customer has them)
 BILL = {"period": "2026-02", "kwh": 412, "amount": 1187350, "due_date": dt.date(2026, 3, 15),
         "status": "unpaid", "paid_date": None, "unpaid_total": 1187350, "unpaid_count": 1}
 CUSTOMER = {"id": 1, "code": "PE01234567890", "name": "Nguyen Van A", "area": "Q1",
@@ -82,18 +91,6 @@ CUSTOMER = {"id": 1, "code": "PE01234567890", "name": "Nguyen Van A", "area": "Q
 KEY_MARGIN_MS = 1500   # the key goes this long after the welcome prompt's length
 AFTER_KEY_S = 0.7      # SIPp hangs up this long after the key (+ its 300 ms digit pause)
 EVENT_GRACE_S = 5.0    # waiting for the last Hangup events of a run
-
-
-def log(message: str) -> None:
-    print(message, file=sys.stderr, flush=True)
-
-
-def quantile(sorted_values: list[float] | list[int], q: float) -> float:
-    """Nearest-rank quantile of already sorted values (as in bench.fastagi_turnaround)."""
-    if not sorted_values:
-        return float("nan")
-    index = min(len(sorted_values) - 1, max(0, round(q * len(sorted_values) + 0.5) - 1))
-    return float(sorted_values[index])
 
 
 # == part 1: the stepper alone ===================================================================
@@ -209,18 +206,6 @@ def bench_stepper(rounds: int, per_round: int) -> dict[str, Any]:
 # == part 2: calls through the whole stack ======================================================
 
 
-def _free_udp_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
-def _write_private(path: Path, text: str) -> None:
-    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-    with os.fdopen(fd, "w") as f:
-        f.write(text)
-
-
 def next_prompts(menu: Menu) -> dict[str, tuple[str, ...]]:
     """For each main-menu key: the sounds our menu plays next to a caller who is no customer."""
     state, _, _ = stepper.start(menu, caller=CALLER, now=NOW)
@@ -256,14 +241,6 @@ def plain_dialplan(prompts: dict[str, tuple[str, ...]]) -> str:
     lines += ["exten => i,1,Playback(${SOUNDS}/vi/invalid_choice)", " same => n,Goto(s,menu)",
               "exten => t,1,Playback(${SOUNDS}/vi/no_input)", " same => n,Goto(s,menu)", ""]
     return "\n".join(lines)
-
-
-def manager_user(secret: str) -> str:
-    return "\n".join([
-        "; Written by bench/ivr_latency.py: the benchmark's read-only AMI user.",
-        f"[{AMI_USER}]", f"secret = {secret}", "deny = 0.0.0.0/0.0.0.0",
-        "permit = 127.0.0.1/255.255.255.255", "read = call,dtmf,agi,dialplan", "write =",
-        "writetimeout = 5000", ""])
 
 
 KEPT_EVENTS = {"Newchannel", "Newexten", "DTMFEnd", "AGIExecStart", "AGIExecEnd", "Hangup"}
@@ -321,79 +298,6 @@ class AmiRecorder:
 
     def snapshot(self) -> list[dict[str, Any]]:
         return list(self.events)
-
-
-def _bpf_ports(protocol: int, low: int, high: int) -> list[tuple[int, int, int, int]]:
-    """Classic BPF: IPv4, this protocol, unfragmented, source or destination port in
-    [low, high]."""
-    return [
-        (0x28, 0, 0, 12), (0x15, 0, 12, 0x0800),          # ethertype IPv4
-        (0x30, 0, 0, 23), (0x15, 0, 10, protocol),        # TCP 6 / UDP 17
-        (0x28, 0, 0, 20), (0x45, 8, 0, 0x1FFF),           # not a fragment
-        (0xB1, 0, 0, 14),                                 # x = IP header length
-        (0x48, 0, 0, 14), (0x35, 0, 1, low), (0x25, 0, 3, high),   # source port in range
-        (0x48, 0, 0, 16), (0x35, 0, 2, low), (0x25, 1, 0, high),   # destination port
-        (0x06, 0, 0, 0x40000), (0x06, 0, 0, 0),           # accept / drop
-    ]
-
-
-class LoopbackSniffer:
-    """Kernel-timestamped copies of some loopback packets (AF_PACKET on ``lo``, root only).
-
-    Read-only: it changes no traffic. A BPF filter in the kernel passes only the protocol and
-    port range asked for; ``handle(ts, sport, dport, payload)`` runs in the sniffer's thread.
-    """
-
-    PACKET_OUTGOING = 4  # on lo every packet shows up twice; keep the delivered copy
-
-    def __init__(self, protocol: int, low: int, high: int,
-                 handle: Callable[[float, int, int, bytes], None]) -> None:
-        self.protocol, self.handle = protocol, handle
-        self.sock = socket.socket(socket.AF_PACKET, socket.SOCK_RAW, socket.htons(0x0003))
-        try:
-            program = _bpf_ports(protocol, low, high)
-            code = b"".join(struct.pack("HBBI", *ins) for ins in program)
-            self._filter = ctypes.create_string_buffer(code)
-            fprog = struct.pack("HL", len(program), ctypes.addressof(self._filter))
-            self.sock.setsockopt(socket.SOL_SOCKET, 26, fprog)  # SO_ATTACH_FILTER
-            self.sock.setsockopt(socket.SOL_SOCKET, 35, 1)      # SO_TIMESTAMPNS
-            self.sock.bind(("lo", 0))
-            self.sock.settimeout(0.2)
-        except OSError:
-            self.sock.close()
-            raise
-        self.stopping = threading.Event()
-        self.thread = threading.Thread(target=self._run, name="lo-sniffer", daemon=True)
-
-    def start(self) -> None:
-        self.thread.start()
-
-    def stop(self) -> None:
-        self.stopping.set()
-        self.thread.join(5)
-        self.sock.close()
-
-    def _run(self) -> None:
-        while not self.stopping.is_set():
-            try:
-                frame, ancillary, _flags, address = self.sock.recvmsg(65535, 64)
-            except (TimeoutError, BlockingIOError, InterruptedError):
-                continue
-            except OSError:
-                return
-            if address[2] == self.PACKET_OUTGOING:
-                continue
-            ts = time.time()
-            for level, kind, data in ancillary:
-                if level == socket.SOL_SOCKET and kind == 35 and len(data) >= 16:
-                    sec, nsec = struct.unpack("qq", data[:16])
-                    ts = sec + nsec / 1e9
-            ip = 14 + (frame[14] & 0x0F) * 4
-            sport, dport = struct.unpack("!HH", frame[ip:ip + 4])
-            header = 8 if self.protocol == 17 else (frame[ip + 12] >> 4) * 4
-            payload = frame[ip + header:]
-            if payload:
-                self.handle(ts, sport, dport, bytes(payload))
 
 
 class AgiWire:
@@ -508,16 +412,6 @@ def _cpu_s(pid: int | None) -> float:
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
-def _sound_ms(path: Path) -> int:
-    with wave.open(str(path)) as w:
-        return int(w.getnframes() * 1000 / w.getframerate())
-
-
-def _caller(side: str, batch: int) -> str:
-    """A caller number that tells side and batch (no customer has it: the database is empty)."""
-    return f"02899{SIDES.index(side)}{batch:04d}"
-
-
 def analyse_call(events: list[dict[str, Any]], side: str, key: str,
                  expected: str) -> dict[str, Any]:
     """One channel's events, in arrival order: the key's latency to the next prompt."""
@@ -575,15 +469,6 @@ def _found(result: dict[str, Any], e: dict[str, Any], t_key: dict[str, Any], exp
     return result
 
 
-def _ms_summary(values: list[float]) -> dict[str, float]:
-    ordered = sorted(values)
-    return {"n": len(ordered), "p50_ms": quantile(ordered, 0.50),
-            "p99_ms": quantile(ordered, 0.99),
-            "mean_ms": statistics.fmean(ordered) if ordered else float("nan"),
-            "min_ms": ordered[0] if ordered else float("nan"),
-            "max_ms": ordered[-1] if ordered else float("nan")}
-
-
 def bench_calls(args: argparse.Namespace) -> dict[str, Any]:
     menu = load_menu(MENU_FILE)
     prompts = next_prompts(menu)
@@ -591,15 +476,7 @@ def bench_calls(args: argparse.Namespace) -> dict[str, Any]:
         raise SystemExit(f"--key {args.key}: our menu plays no prompt next for that key; use "
                          f"one of {', '.join(prompts)}")
     expected = prompts[args.key][0]  # e.g. vi/enter_customer_code
-    runtime = Path(tempfile.mkdtemp(prefix="ivr-latency-"))
-    # a private RTP range, below SIPp's media ports (30000-49999) and the ephemeral ports, so
-    # the RTP sniffer sees this instance's calls only
-    rtp_start = 10000 + 1000 * secrets.randbelow(9)
-    settings = config.load_or_create(
-        runtime, sip_port=_free_udp_port(), ami_port=config.free_port(),
-        agi_port=config.free_port(), redis_port=config.free_port(), asterisk_root="",
-        rtp_start=rtp_start, rtp_end=rtp_start + 999,
-    )
+    settings = private_settings("ivr-latency-")  # its private RTP range: RtpWire sees our calls
     recorder: AmiRecorder | None = None
     wire: AgiWire | None = None
     rtp: RtpWire | None = None
@@ -610,23 +487,13 @@ def bench_calls(args: argparse.Namespace) -> dict[str, Any]:
     batches = max(1, -(-args.calls // args.concurrency))
     placed: list[dict[str, Any]] = []
     try:
-        log(f"calls: starting a private hotline in {runtime}")
-        t0 = time.perf_counter()
-        processes.up(settings, progress=False)
-        log(f"calls: hotline up in {time.perf_counter() - t0:.1f} s "
-            f"({processes.asterisk_version(settings)})")
+        start_hotline(settings, "calls: ")
         secret = secrets.token_urlsafe(24)
-        _write_private(settings.etc / "extensions_local.conf", plain_dialplan(prompts))
-        _write_private(settings.etc / "manager_local.conf", manager_user(secret))
-        processes.asterisk_cli(settings, "dialplan reload")
-        processes.asterisk_cli(settings, "manager reload")
-        shown = processes.asterisk_cli(settings, f"dialplan show {PLAIN}@from-trunk")
-        if PLAIN_CONTEXT not in shown:
-            raise SystemExit(f"extensions_local.conf was not loaded (dialplan show: {shown!r}); "
-                             "does extensions.conf end with #tryinclude extensions_local.conf?")
-        if AMI_USER not in processes.asterisk_cli(settings, f"manager show user {AMI_USER}"):
-            raise SystemExit("manager_local.conf was not loaded; does manager.conf end with "
-                             "#tryinclude manager_local.conf?")
+        install_local_config(
+            settings, plain_dialplan(prompts),
+            manager_user("; Written by bench/ivr_latency.py: the benchmark's read-only AMI user.",
+                         AMI_USER, secret, read="call,dtmf,agi,dialplan", write=""),
+            number=PLAIN, expect=PLAIN_CONTEXT, ami_user=AMI_USER)
         recorder = AmiRecorder(settings.ami_port, secret)
         recorder.start()
         if args.wire:
@@ -646,7 +513,7 @@ def bench_calls(args: argparse.Namespace) -> dict[str, Any]:
                 wire = rtp = None
         pids = {"controller": processes.controller_pid(settings),
                 "asterisk": processes.asterisk_pid(settings)}
-        welcome_ms = _sound_ms(settings.sounds / "vi" / "welcome.wav")
+        welcome_ms = sound_ms(settings.sounds / "vi" / "welcome.wav")
         delay_ms = welcome_ms + KEY_MARGIN_MS
         log(f"calls: {batches} batches of {args.concurrency} per side, alternating; key "
             f"{args.key!r} {delay_ms} ms after the answer (welcome is {welcome_ms} ms)")
@@ -656,8 +523,9 @@ def bench_calls(args: argparse.Namespace) -> dict[str, Any]:
             order = SIDES if batch % 2 == 0 else SIDES[::-1]
             for side in order:
                 plan = CallPlan(number=numbers[side], keys=args.key,
-                                caller=_caller(side, batch), delay_ms=delay_ms,
-                                hangup_after_s=AFTER_KEY_S, max_call_s=30, count=count)
+                                caller=caller_number(CALLER_PREFIX, SIDES.index(side), batch),
+                                delay_ms=delay_ms, hangup_after_s=AFTER_KEY_S, max_call_s=30,
+                                count=count)
                 started = time.perf_counter()
                 cpu0 = {name: _cpu_s(pid) for name, pid in pids.items()}
                 window_start = time.time()
@@ -691,14 +559,7 @@ def bench_calls(args: argparse.Namespace) -> dict[str, Any]:
                 sniffer.sniffer.stop()
         if recorder is not None:
             recorder.stop()
-        log("calls: stopping the hotline")
-        try:
-            processes.down(settings)
-        finally:
-            if args.keep_runtime:
-                log(f"calls: runtime kept in {runtime}")
-            else:
-                shutil.rmtree(runtime, ignore_errors=True)
+        stop_hotline(settings, args.keep_runtime, "calls: ")
     report = summarize_calls(events, placed, args.key, expected, delay_ms, batches, segments)
     report["wire"] = {"enabled": wire is not None, "note": wire_note}
     report["rtp"] = summarize_rtp(on_wire, windows, segments)
@@ -727,11 +588,11 @@ def summarize_rtp(on_wire: list[tuple[float, float]], windows: list[tuple[str, f
                 sample["controller_ms"] = (reply[1] - reply[0]) * 1e3
                 sample["command_to_audio_ms"] = (start_ts - reply[1]) * 1e3
         samples[side].append(sample)
-    out: dict[str, Any] = {side: _ms_summary([s["ms"] for s in samples[side]])
+    out: dict[str, Any] = {side: ms_summary([s["ms"] for s in samples[side]])
                            for side in SIDES}
     for part in ("key_to_reply", "controller", "command_to_audio"):
-        out[part] = _ms_summary([s[f"{part}_ms"] for s in samples["ours"]
-                                 if f"{part}_ms" in s])
+        out[part] = ms_summary([s[f"{part}_ms"] for s in samples["ours"]
+                                if f"{part}_ms" in s])
     out["samples"] = samples
     return out
 
@@ -769,18 +630,18 @@ def summarize_calls(events: list[dict[str, Any]], placed: list[dict[str, Any]], 
             "placed": sum(p["count"] for p in placed if p["side"] == side),
             "channels": len(results[side]), "statuses": statuses,
             "sipp_failed_runs": sum(1 for p in placed if p["side"] == side and p["sipp_rc"]),
-            **_ms_summary([r["ms"] for r in ok]),
-            "by_arrival": _ms_summary([r["recv_ms"] for r in ok]),
+            **ms_summary([r["ms"] for r in ok]),
+            "by_arrival": ms_summary([r["recv_ms"] for r in ok]),
             "steps_between_max": max((r["steps_between"] for r in ok), default=0),
         }
         if side == "ours":
-            sides[side]["key_to_reply"] = _ms_summary(
+            sides[side]["key_to_reply"] = ms_summary(
                 [r["reply_ms"] for r in ok if "reply_ms" in r])
-            sides[side]["controller_turnaround"] = _ms_summary(
+            sides[side]["controller_turnaround"] = ms_summary(
                 [r["turnaround_ms"] for r in ok if "turnaround_ms" in r])
             for part in ("wire_key_to_reply", "wire_controller", "wire_command_to_start"):
-                sides[side][part] = _ms_summary([r[f"{part}_ms"] for r in ok
-                                                 if f"{part}_ms" in r])
+                sides[side][part] = ms_summary([r[f"{part}_ms"] for r in ok
+                                                if f"{part}_ms" in r])
     # each batch of one side ran right next to the same batch of the other side
     paired = []
     for batch in range(batches):
@@ -970,11 +831,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
                         "segments (an AF_PACKET socket on lo; needs root)")
     parser.add_argument("--trace", metavar="FILE",
                         help="write the recorded AMI events as JSON lines")
-    parser.add_argument("--keep-runtime", action="store_true",
-                        help="keep the temp runtime folder (logs, config) after the run")
-    parser.add_argument("--quick", action="store_true", help="a short run")
-    parser.add_argument("--json", action="store_true",
-                        help="print the report as JSON on stdout (progress still on stderr)")
+    add_run_options(parser, quick="a short run")
     args = parser.parse_args(argv)
     if args.calls is None:
         args.calls = 10 if args.quick else 30
@@ -991,22 +848,14 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
 
 def main(argv: list[str] | None = None) -> None:
     args = parse_args(argv)
-    # `kill` stops the run like Ctrl-C does: SIPp is killed and the hotline stopped
-    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
-    started = time.perf_counter()
-    report: dict[str, Any] = {"config": {
-        "calls_per_side": args.calls, "concurrency": args.concurrency, "key": args.key,
-        "python": platform.python_version(), "cpus": os.cpu_count(),
-        "menu": str(MENU_FILE.relative_to(ROOT))}}
-    if args.only in (None, "stepper"):
-        report["stepper"] = bench_stepper(args.rounds, args.steps)
-    if args.only in (None, "calls"):
-        report["calls"] = bench_calls(args)
-    report["config"]["total_s"] = time.perf_counter() - started
-    if args.json:
-        print(json.dumps(report, indent=2, default=str))
-    else:
-        print(render(report))
+    parts: dict[str, Callable[[], Any]] = {
+        "stepper": lambda: bench_stepper(args.rounds, args.steps),
+        "calls": lambda: bench_calls(args)}
+    run_report({"calls_per_side": args.calls, "concurrency": args.concurrency, "key": args.key,
+                "python": platform.python_version(), "cpus": os.cpu_count(),
+                "menu": str(MENU_FILE.relative_to(ROOT))},
+               {name: part for name, part in parts.items() if args.only in (None, name)},
+               render, args.json)
 
 
 if __name__ == "__main__":

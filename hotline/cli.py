@@ -270,6 +270,20 @@ def cmd_data(args: argparse.Namespace) -> int:
 
 
 def cmd_agents(args: argparse.Namespace) -> int:
+    if args.action == "check":  # the operators file, before it is saved in place
+        from acd.agents import AgentsError, load_agents
+        from acd.queues import load_routing
+
+        path = Path(args.agent) if args.agent else AGENTS
+        try:
+            agents, routing = load_agents(path), load_routing(path)
+        except AgentsError as exc:
+            print(exc, file=sys.stderr)
+            return 2
+        print(f"{path}: {len(agents)} operators; queue rules for "
+              f"{', '.join(sorted(routing.queues)) or 'no queue'}; "
+              f"{len(routing.policy.steps)} relaxation steps")
+        return 0
     settings = _settings(args)
     if args.action == "list":
         rows = processes.controller_request(settings, "agents")
@@ -453,10 +467,11 @@ def parser() -> argparse.ArgumentParser:
     load.add_argument("--database", help="a database URL (default: the runtime folder's)")
     load.set_defaults(func=cmd_data)
 
-    agents = sub.add_parser("agents", help="operators: list, log in/out, pause, unpause")
+    agents = sub.add_parser("agents", help="operators: list, log in/out, pause, unpause; "
+                            "check an operators file")
     agents.add_argument("action", nargs="?", default="list",
-                        choices=["list", "login", "logout", "pause", "unpause"])
-    agents.add_argument("agent", nargs="?", help="the operator, e.g. op07")
+                        choices=["list", "login", "logout", "pause", "unpause", "check"])
+    agents.add_argument("agent", nargs="?", help="the operator, e.g. op07 (check: the file)")
     agents.add_argument("reason", nargs="?", help="pause reason: 1 break, 2 meal, 3 training, "
                         "4 other, or a word")
     agents.set_defaults(func=cmd_agents)

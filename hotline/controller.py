@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from acd.agents import AgentsError, load_agents
+from acd.queues import load_routing
 from acd.ami.client import AmiClient, ClientState
 from acd.ami.errors import AmiError
 from acd.live import LiveState
@@ -70,8 +71,10 @@ class Controller:
         self.redis = Redis(host="127.0.0.1", port=settings.redis_port, socket_timeout=2,
                            socket_connect_timeout=2)
         self.agents = load_agents(self.agents_file)
+        self.routing = load_routing(self.agents_file)
         self.acd = AcdService(
             LiveState(self.redis), self.ami, lambda: self.agents, str(settings.sounds),
+            routing=lambda: self.routing,
             settings=AcdSettings(ring_timeout_s=settings.acd_ring_timeout_s,
                                  wrap_up_s=settings.acd_wrap_up_s,
                                  max_missed=settings.acd_max_missed,
@@ -171,11 +174,13 @@ class Controller:
         """The operators file changed: new skills apply to the next routing pass; a broken
         file is refused with its locations and the running list stays."""
         try:
-            self.agents = load_agents(self.agents_file)
+            agents, routing = load_agents(self.agents_file), load_routing(self.agents_file)
         except AgentsError as exc:
-            log.error("operators file rejected; the running list stays:\n%s", exc)
+            log.error("operators file rejected; the running list and rules stay:\n%s", exc)
             return
-        log.info("operators file reloaded: %d operators", len(self.agents))
+        self.agents, self.routing = agents, routing
+        log.info("operators file reloaded: %d operators, queue rules for %s", len(self.agents),
+                 ", ".join(sorted(routing.queues)) or "none")
 
     # -- requests ------------------------------------------------------------------------------
 

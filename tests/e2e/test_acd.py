@@ -64,6 +64,23 @@ def test_an_operator_who_does_not_answer_is_skipped(hotline: Hotline) -> None:
         assert agent(hotline, "op12")["state"] == "available"  # one miss: not paused yet
 
 
+def test_a_busy_phone_is_passed_over_at_once(hotline: Hotline) -> None:
+    # op24 (general 5) is the better match, but its phone answers 486 Busy Here
+    with operators(hotline, op24="busy", op31="now"):
+        (record,) = hotline.call("0", caller="0909000444", delay_ms=6000, wait_s=40)
+        missed = agent(hotline, "op24")
+    assert record is not None and record["operator"] == "op31"
+    assert record["queue_wait_s"] is not None and record["queue_wait_s"] < 5  # no ring timeout
+    assert missed["state"] == "available"  # one refusal does not pause
+
+
+def test_an_operator_who_answers_late_still_gets_the_caller(hotline: Hotline) -> None:
+    with operators(hotline, op36="after:4000"):
+        (record,) = hotline.call("0", caller="0909000555", delay_ms=6000, wait_s=40)
+    assert record is not None and record["operator"] == "op36"
+    assert record["queue_wait_s"] is not None and 3.5 < record["queue_wait_s"] < 15
+
+
 def test_a_caller_who_leaves_stops_the_ring(hotline: Hotline) -> None:
     with operators(hotline, op06="never"):
         (record,) = hotline.call("0", caller=DEMO.caller_unknown, delay_ms=6000,
