@@ -9,6 +9,8 @@
 * Sticky routing: a caller the same operator served last waits up to ``sticky_wait_s`` for that
   operator while the operator is busy (in ``busy_agents``, or just chosen for an earlier caller
   in this decision), and gets them at once if they are free.
+* An operator who let this call ring out (or refused it: busy) is offered it again only when
+  no other eligible operator is free; a sticky operator who declined is no longer waited for.
 * An operator is chosen for at most one call per decision.
 """
 
@@ -28,6 +30,7 @@ class WaitingCall:
     priority: int
     joined_at: float
     sticky_agent: str | None = None
+    declined: frozenset[str] = frozenset()  # operators who let this call ring out or refused it
 
 
 @dataclass(frozen=True)
@@ -135,7 +138,7 @@ def decide(calls: list[WaitingCall], agents: list[FreeAgent], policy: Policy, no
         for position, call in enumerate(ordered):
             waited = now - call.joined_at
             sticky = call.sticky_agent
-            if sticky is not None and waited < sticky_wait_s:
+            if sticky is not None and waited < sticky_wait_s and sticky not in call.declined:
                 bit = bits.get(sticky, 0)
                 if bit and free_mask & bit and call.language in free[sticky].languages:
                     agent_id, reason = sticky, "sticky"
@@ -156,6 +159,11 @@ def decide(calls: list[WaitingCall], agents: list[FreeAgent], policy: Policy, no
                 candidates = eligible & free_mask
                 if not candidates:
                     continue
+                if call.declined:  # someone else first, if anyone
+                    others = candidates
+                    for declined in call.declined:
+                        others &= ~bits.get(declined, 0)
+                    candidates = others or candidates
                 index = pool.best(call.skills, candidates)
                 bit, agent_id, reason = 1 << index, pool.ranked[index].agent_id, stages[stage][2]
             if ties_ordered_until <= position < last and \

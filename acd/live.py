@@ -162,7 +162,8 @@ class LiveState:
                 s for s in data.get("skills", "").split(",") if s), language=data.get(
                     "language", "vi"), priority=int(data.get("priority") or 0),
                 joined_at=float(data.get("joined_at") or 0),
-                sticky_agent=data.get("sticky") or None))
+                sticky_agent=data.get("sticky") or None,
+                declined=frozenset(x for x in data.get("declined", "").split(",") if x)))
         return calls
 
     async def leave(self, call_id: str, state: str = "gone") -> str | None:
@@ -171,6 +172,14 @@ class LiveState:
         previous = await self._leave(keys=[self._call_key(call_id), f"{self.prefix}waiting"],
                                      args=[state, call_id])
         return _s(previous) if previous else None
+
+    async def decline(self, call_id: str, agent_id: str) -> None:
+        """Remember that this operator did not take this call (the decision tries others
+        first)."""
+        key = self._call_key(call_id)
+        declined = {x for x in _s(await self.redis.hget(key, "declined") or b"").split(",") if x}
+        if agent_id not in declined and await self.redis.exists(key):
+            await self.redis.hset(key, "declined", ",".join(sorted(declined | {agent_id})))
 
     async def move_call(self, call_id: str, expected: str, state: str, *, leave: bool) -> bool:
         """``expected`` -> ``state`` (out of the queue if ``leave``), or nothing at all when the

@@ -371,9 +371,7 @@ class AcdService:
             log.info("ACD: ringing %s for call %s", agent_id, call_id)
         except AmiError as exc:
             log.error("ACD: could not ring %s (%s); the call waits on", agent_id, exc)
-            await self.live.apply(agent_id, Event("no_answer", call_id=call_id), self._clock(),
-                                  max_missed=self.settings.max_missed)
-            await self.live.set_call_state(call_id, "waiting", agent="")
+            await self._not_taken(agent_id, call_id)
 
     async def _originate_result(self, message: Message) -> None:
         pending = self._originates.pop(message.action_id or "", None)
@@ -382,12 +380,22 @@ class AcdService:
         agent_id, call_id = pending
         log.info("ACD: %s did not answer call %s (reason %s)", agent_id, call_id,
                  message.get("Reason", "?"))
+        await self._not_taken(agent_id, call_id)
+
+    async def _not_taken(self, agent_id: str, call_id: str) -> None:
+        """The operator's phone rang out, refused (busy) or could not be rung: a missed offer
+        for them (auto-pause after N in a row), and the caller, who heard nothing of it, goes
+        on waiting in their place, offered to someone else first."""
         status = await self.live.agent(agent_id)
         if status.state is AgentState.RESERVED and status.call_id == call_id:
-            await self.live.apply(agent_id, Event("no_answer", call_id=call_id), self._clock(),
-                                  max_missed=self.settings.max_missed)
+            try:
+                await self.live.apply(agent_id, Event("no_answer", call_id=call_id),
+                                      self._clock(), max_missed=self.settings.max_missed)
+            except AgentStateError:
+                pass  # another controller got there first
+        await self.live.decline(call_id, agent_id)
         call = await self.live.call(call_id)
-        if call.get("state") == "offered":
+        if call.get("state") == "offered" and call.get("agent") == agent_id:
             await self.live.set_call_state(call_id, call.get("offered_from") or "waiting",
                                            agent="")
         self._route_soon()
@@ -424,14 +432,8 @@ class AcdService:
                 return
             status = await self.live.agent(agent_id)
             if status.state is AgentState.RESERVED and status.call_id == call_id:
-                # the operator's leg ended before it reached us (refused, failed to start):
-                # as good as no answer; the caller goes on waiting in their place
-                await self.live.apply(agent_id, Event("no_answer", call_id=call_id),
-                                      self._clock(), max_missed=self.settings.max_missed)
-                if call.get("state") == "offered":
-                    await self.live.set_call_state(call_id, call.get("offered_from") or "waiting",
-                                                   agent="")
-                self._route_soon()
+                # the operator's leg ended before it reached us (refused, failed to start)
+                await self._not_taken(agent_id, call_id)
                 return
             if status.state is AgentState.ON_CALL and status.call_id == call_id:
                 now = self._clock()

@@ -124,6 +124,10 @@ def _free_udp_port() -> int:
 def hotline(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
             ) -> Iterator[Hotline]:
     flavour = request.param
+    only_on = getattr(request.module, "ONLY_ON", None)  # a module for some flavours only
+    if only_on is not None and flavour not in only_on:
+        pytest.skip(f"{request.module.__name__} runs on {', '.join(only_on)} only: "
+                    f"{request.module.ONLY_ON_WHY}")
     root = FLAVOURS[flavour]
     if root and not Path(root, "usr/sbin/asterisk").exists():
         pytest.fail(f"{flavour}: no Asterisk in {root}; run scripts/install-asterisk22.sh "

@@ -28,7 +28,13 @@ from .conftest import Hotline
 from .test_acd import operators
 
 pytestmark = pytest.mark.e2e
-SETTINGS = {"acd_wrap_up_s": 1.0, "acd_ring_timeout_s": 8.0, "acd_max_queue": 400}
+ONLY_ON = ("asterisk22",)
+ONLY_ON_WHY = ("Asterisk 16 (Debian 11) itself segfaulted (in libc) in 2 of 6 runs of this "
+               "test; Asterisk 22 never did (docs/acd.md)")
+# every caller overflows straight to the queue: the test is about the ACD, not about SIPp
+# sending 200 keypresses in the same second
+SETTINGS = {"acd_wrap_up_s": 1.0, "acd_ring_timeout_s": 8.0, "acd_max_queue": 400,
+            "ivr_lines": 0}
 OPERATORS = ["op06", "op08", "op10", "op12", "op13", "op14", "op18", "op19", "op22", "op29",
              "op32", "op17"]
 
@@ -73,8 +79,8 @@ async def test_two_acds_never_give_an_operator_two_calls_under_200_callers(
     await ami.wait_connected(10)
     second.start()
     # 200 different callers (no sticky routing between them), all within about a second
-    plan = CallPlan(number=settings.hotline_number, keys="0", caller="0909555", count=200,
-                    vary_caller=True, delay_ms=6000, max_call_s=300)
+    plan = CallPlan(number=settings.hotline_number, keys="", caller="0909555", count=200,
+                    vary_caller=True, max_call_s=300)
     try:
         started = time.monotonic()
         with operators(hotline, talk_s=1.0, wait_s=600, **{name: "now" for name in OPERATORS}):

@@ -37,9 +37,11 @@ def agent(agent_id: str, idle_s: float = 60.0, languages: tuple[str, ...] = ("vi
 
 
 def call(call_id: str, *skills: str, waited: float = 0.0, priority: int = 0,
-         language: str = "vi", sticky: str | None = None) -> WaitingCall:
+         language: str = "vi", sticky: str | None = None,
+         declined: tuple[str, ...] = ()) -> WaitingCall:
     """A caller who has waited ``waited`` seconds."""
-    return WaitingCall(call_id, skills, language, priority, NOW - waited, sticky)
+    return WaitingCall(call_id, skills, language, priority, NOW - waited, sticky,
+                       frozenset(declined))
 
 
 @dataclass(frozen=True)
@@ -142,6 +144,23 @@ SCENARIOS = [
               call("c3", "billing", waited=10)],
              [agent("op01", billing=5), agent("op02", billing=4)],
              [("c1", "op01", "relaxed:1"), ("c2", "op02", "skills")]),
+    # -- operators who declined this call
+    Scenario("an operator who let the call ring out: the next best, though less good",
+             [call("c1", "billing", declined=("op01",))],
+             [agent("op01", billing=5), agent("op02", billing=3)],
+             [("c1", "op02", "skills")]),
+    Scenario("an operator who declined is offered the call again if nobody else can take it",
+             [call("c1", "billing", declined=("op01",))],
+             [agent("op01", billing=5), agent("op02", billing=1)],
+             [("c1", "op01", "skills")]),
+    Scenario("a decliner is still the best for another caller",
+             [call("c1", "billing", waited=9, declined=("op01",)), call("c2", "billing")],
+             [agent("op01", billing=5), agent("op02", billing=3)],
+             [("c1", "op02", "skills"), ("c2", "op01", "skills")]),
+    Scenario("a sticky operator who declined is not waited for",
+             [call("c1", "billing", waited=5, sticky="op09", declined=("op09",))],
+             [agent("op01", billing=4)],
+             [("c1", "op01", "skills")], busy=frozenset({"op09"})),
     # -- sticky routing
     Scenario("the sticky operator, free, is chosen even if a better one is idle",
              [call("c1", "billing", waited=5, sticky="op02")],
@@ -274,7 +293,8 @@ def reference_decide(calls: list[WaitingCall], agents: list[FreeAgent], policy: 
         if not free:
             break
         sticky = waiting.sticky_agent
-        if sticky is not None and now - waiting.joined_at < policy.sticky_wait_s:
+        if sticky is not None and now - waiting.joined_at < policy.sticky_wait_s and \
+                sticky not in waiting.declined:
             if sticky in free and waiting.language in free[sticky].languages:
                 assignments.append(Assignment(waiting.call_id, sticky, "sticky"))
                 taken.add(sticky)
@@ -288,6 +308,7 @@ def reference_decide(calls: list[WaitingCall], agents: list[FreeAgent], policy: 
             fit = score(waiting, operator, minimum, any_skill)
             if fit is not None:
                 candidates.append((-fit, operator.idle_since, operator.agent_id))
+        candidates = [c for c in candidates if c[2] not in waiting.declined] or candidates
         if candidates:
             best = min(candidates)[2]
             assignments.append(Assignment(waiting.call_id, best, why))
@@ -323,6 +344,7 @@ def snapshots(draw: st.DrawFn) -> tuple[list[WaitingCall], list[FreeAgent], froz
         NOW - draw(st.sampled_from([0.0, 10.0, 19.999, 20.0, 29.5, 30.0, 45.0, 60.0, 75.0,
                                     90.0, 200.0])),
         draw(st.none() | st.sampled_from(OPERATORS)),
+        frozenset(draw(st.lists(st.sampled_from(OPERATORS), max_size=3))),
     ) for number in range(draw(st.integers(0, 25)))]
     calls = list(draw(st.permutations(calls)))
     policy = draw(st.sampled_from([

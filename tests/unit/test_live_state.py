@@ -60,6 +60,29 @@ async def test_a_reservation_takes_an_operator_once(redis: Redis) -> None:
     assert answered.state is AgentState.ON_CALL
 
 
+async def test_a_call_is_stored_once_and_moves_only_from_the_state_expected(
+        redis: Redis) -> None:
+    live = LiveState(redis)
+    call = WaitingCall("c1", ("outage",), "vi", 0, 2.0)
+    assert await live.add_call(call, channel="PJSIP/trunk-1", caller="0909000111")
+    assert not await live.add_call(call, channel="PJSIP/trunk-1")  # a second controller
+    assert await live.waiting_count() == 1
+    await live.decline("c1", "op03")
+    await live.decline("c1", "op01")
+    await live.decline("c1", "op03")
+    (waiting,) = await live.waiting()
+    assert waiting.declined == frozenset({"op01", "op03"})
+    # an overflow to a callback keeps the place; a second controller's move changes nothing
+    assert await live.move_call("c1", "waiting", "callback", leave=False)
+    assert not await live.move_call("c1", "waiting", "overflow", leave=True)
+    assert [c.call_id for c in await live.waiting()] == ["c1"]
+    assert await live.leave("c1") == "callback"
+    assert await live.leave("c1") is None  # only one controller counts the leaving caller
+    assert await live.waiting_count() == 0
+    await live.decline("gone-long-ago", "op01")  # no call: nothing is created
+    assert await live.call("gone-long-ago") == {}
+
+
 async def test_two_controllers_never_reserve_an_operator_twice_under_200_calls(
         redis: Redis, redis_server: str) -> None:
     profiles = {f"op{n:02d}": Profile({"general": 1 + n % 5, "billing": 1 + n % 3})
