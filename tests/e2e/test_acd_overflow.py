@@ -1,5 +1,6 @@
-"""Overflow rules per queue, as admins write them in the operators file: a caller on hold too
-long is called back in their place; a full queue for one skill turns its next caller into a
+"""Routing rules as admins write them in the operators file: requirements relax after the
+configured wait; and overflow rules per queue: a caller on hold too long is called back in
+their place; a full queue for one skill turns its next caller into a
 callback while other queues go on; a skill nobody logged in has gets the announcement at once.
 SIPp callers and operators, the carrier a SIPp phone, real Asterisk and Redis."""
 
@@ -65,6 +66,15 @@ def called_back(hotline: Hotline, sip_call_id: str) -> dict[str, Any]:
         events = [step.get("event") for step in record["path"]]
         return record if "callback_attempt" in events else None
     return hotline.wait_until(attempt, 60, "the callback placed and recorded")
+
+
+def test_requirements_relax_after_the_configured_wait(hotline: Hotline) -> None:
+    # at first a caller needs proficiency 4; after 8 s, 1 will do: op39 (general 2) takes it
+    with rules(hotline, "routing:\n  min_proficiency: 4\n  relax: [{after: 8, "
+                        "min_proficiency: 1}]\n"), operators(hotline, op39="now"):
+        (record,) = hotline.call("0", caller="0909000666", delay_ms=6000, wait_s=60)
+    assert record is not None and record["operator"] == "op39"
+    assert record["queue_wait_s"] is not None and 7.5 <= record["queue_wait_s"] < 20
 
 
 def test_a_caller_on_hold_too_long_is_called_back_in_their_place(hotline: Hotline) -> None:
