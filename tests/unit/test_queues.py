@@ -82,3 +82,20 @@ def test_every_mistake_is_reported_in_file_order(tmp_path: Path) -> None:
         load_routing(path)
     lines = str(caught.value).splitlines()
     assert [line.split(":")[1] for line in lines] == ["2", "3"]
+
+
+def test_hotline_agents_check_reports_every_mistake_and_fails(tmp_path: Path) -> None:
+    import subprocess
+    import sys
+
+    def check(path: Path) -> subprocess.CompletedProcess[str]:
+        return subprocess.run([sys.executable, "-m", "hotline.cli", "agents", "check", str(path)],
+                              capture_output=True, text=True, timeout=60,
+                              cwd=SHIPPED.parent.parent)
+
+    good = check(SHIPPED)
+    assert good.returncode == 0 and "50 operators" in good.stdout
+    bad = check(write(tmp_path, "queues:\n  a: {max_wait: x}\n  b: {on_queue_full: y}\n"))
+    assert bad.returncode == 2
+    assert f"{tmp_path / 'agents.yaml'}:2:" in bad.stderr
+    assert f"{tmp_path / 'agents.yaml'}:3:" in bad.stderr
