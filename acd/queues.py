@@ -44,7 +44,7 @@ class QueueRules:
 
 @dataclass(frozen=True)
 class Routing:
-    policy: Policy = Policy()
+    policy: Policy = field(default_factory=Policy)
     queues: dict[str, QueueRules] = field(default_factory=dict)
 
     def rules(self, skill: str) -> QueueRules:
@@ -153,7 +153,7 @@ def _steps(raw: Any, parent: CommentedMap, at: Any, problems: list[str]
             continue
         unknown = set(step) - {"after", "min_proficiency", "any_skill"}
         if unknown:
-            problems.append(f"{at(step, sorted(unknown)[0], True)}: unknown in a relax step: "
+            problems.append(f"{at(step, min(unknown), True)}: unknown in a relax step: "
                             f"{', '.join(sorted(unknown))}")
         after = _number(step["after"])
         if after is None or after <= last:

@@ -57,7 +57,8 @@ class AcdSettings:
 class AcdService:
     def __init__(self, live: LiveState, ami: AmiClient, agents: Callable[[], dict[str, Agent]],
                  sounds: str, *, settings: AcdSettings = AcdSettings(),
-                 routing: Callable[[], Routing] = Routing, last_operator: Callable[[str], Any] | None = None,
+                 routing: Callable[[], Routing] = Routing,
+                 last_operator: Callable[[str], Any] | None = None,
                  on_connected: Callable[[str, str, float], Any] | None = None,
                  on_attempt: Callable[[str, dict[str, Any]], Any] | None = None,
                  clock: Callable[[], float] = time.time) -> None:
@@ -246,9 +247,9 @@ class AcdService:
         routing = self.routing()
         for call in await self.live.waiting():
             rules = routing.rules(call.skills[0] if call.skills else "general")
-            if rules.max_wait_s is not None and now - call.joined_at > rules.max_wait_s:
-                if (await self.live.call(call.call_id)).get("state") == "waiting":
-                    await self._overflow(call.call_id, "max_wait", rules.on_max_wait)
+            if rules.max_wait_s is not None and now - call.joined_at > rules.max_wait_s \
+                    and (await self.live.call(call.call_id)).get("state") == "waiting":
+                await self._overflow(call.call_id, "max_wait", rules.on_max_wait)
 
     async def _left(self, message: Message) -> None:
         await self.live.set_call_state(message.get("Uniqueid", ""), "gone")

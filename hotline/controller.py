@@ -17,10 +17,10 @@ from pathlib import Path
 from typing import Any
 
 from acd.agents import AgentsError, load_agents
-from acd.queues import load_routing
 from acd.ami.client import AmiClient, ClientState
 from acd.ami.errors import AmiError
 from acd.live import LiveState
+from acd.queues import load_routing
 from acd.service import AcdService, AcdSettings
 from ivr.actions import ActionRunner
 from ivr.agi.server import FastAgiServer

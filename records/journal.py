@@ -88,8 +88,8 @@ def apply(session: Session, entry: JournalEntry) -> None:
         sip_call_id=entry.sip_call_id or None,
         started_at=entry.start,
     )
-    if entry.start < call.started_at:  # an operator's leg may be journalled before the caller
-        call.started_at = entry.start
+    # an operator's leg may be journalled before the caller: the call starts with the caller
+    call.started_at = min(call.started_at, entry.start)
     if not call.caller_number and entry.caller:
         call.caller_number = entry.caller
     if entry.end is not None and (call.ended_at is None or entry.end > call.ended_at):
