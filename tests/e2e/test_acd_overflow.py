@@ -6,6 +6,7 @@ SIPp callers and operators, the carrier a SIPp phone, real Asterisk and Redis.""
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import re
 from collections.abc import Iterator
@@ -15,6 +16,7 @@ from typing import Any
 
 import pytest
 
+from acd.ami.client import AmiClient
 from hotline import processes
 from hotline.config import free_port
 from hotline.sipagent import SippCallee
@@ -28,7 +30,7 @@ from .test_acd_routing import HAZARD, in_background, waiting
 pytestmark = pytest.mark.e2e
 CALLEE_PORT = free_port(0, "127.0.0.1", 2)
 SETTINGS = {"callback_trunk": f"127.0.0.1:{CALLEE_PORT}", "acd_wrap_up_s": 2.0,
-            "acd_ring_timeout_s": 8.0}
+            "acd_ring_timeout_s": 8.0, "acd_announce_every_s": 5.0}
 
 
 @contextlib.contextmanager
@@ -67,6 +69,43 @@ def called_back(hotline: Hotline, sip_call_id: str) -> dict[str, Any]:
         events = [step.get("event") for step in record["path"]]
         return record if "callback_attempt" in events else None
     return hotline.wait_until(attempt, 60, "the callback placed and recorded")
+
+
+async def test_a_waiting_caller_hears_their_position_the_wait_and_the_callback_offer(
+        hotline: Hotline) -> None:
+    """What the caller's channel plays, as Asterisk reports it (AMI dialplan events)."""
+    settings = hotline.settings
+    heard: list[str] = []
+
+    def on_event(message: Any) -> None:
+        # ExecIf(1?Playback(<files>)) in acd-wait's timeout step
+        played = re.search(r"Playback\(([^)]*)\)", message.get("AppData", ""))
+        if message.name == "Newexten" and played and "acd_position_is" in played[1]:
+            heard.append(played[1])
+
+    ami = AmiClient("127.0.0.1", settings.ami_port, settings.ami_username, settings.ami_secret,
+                    on_event=on_event, events="dialplan")
+    await ami.start()
+    try:
+        await ami.wait_connected(10)
+        with operators(hotline, op08="now"):
+            processes.controller_request(settings, "agent op08 pause")
+            call, thread = in_background(hotline, keys="0", caller="0909777301", delay_ms=6000)
+            for _ in range(400):
+                if len(heard) >= 2:
+                    break
+                await asyncio.sleep(0.1)
+            processes.controller_request(settings, "agent op08 unpause")
+            await asyncio.to_thread(thread.join)
+    finally:
+        await ami.close()
+    assert len(heard) >= 2, "no position announcement played"  # and it repeats
+    words = [Path(part).name for part in heard[0].split("&")]
+    assert words[0] == "acd_position_is" and "acd_in_queue" in words
+    assert "acd_wait_about" in words and words[-1] == "acd_callback_offer"
+    assert all(f"{settings.sounds}/vi/" in part for part in heard[0].split("&"))
+    (record,) = await asyncio.to_thread(wait_for_records, settings, [call.call_id(1)], 30)
+    assert record is not None and record["operator"] == "op08"
 
 
 def test_requirements_relax_after_the_configured_wait(hotline: Hotline) -> None:
