@@ -153,8 +153,44 @@ def answer_scenario(answer: str, talk_s: float | None) -> str:
 """
 
 
+class _Phone:
+    """What every SIPp phone here shares: the answer mode, the sipp binary, stopping."""
+
+    answer: str
+    _process: subprocess.Popen[bytes] | None
+    _folder: str | None
+
+    def _prepare(self) -> None:
+        """Check the answer mode; no process yet (from __post_init__)."""
+        if not re.fullmatch(r"now|never|busy|after:[0-9]{1,6}", self.answer):
+            raise OperatorError(f"answer is now, never, busy or after:<ms>, not {self.answer!r}")
+        self._process, self._folder = None, None
+
+    @staticmethod
+    def _sipp() -> str:
+        sipp = shutil.which("sipp")
+        if sipp is None:
+            raise OperatorError("sipp is not installed (Debian package sip-tester)")
+        return sipp
+
+    def stop(self) -> int | None:
+        """Switch the phone off (its folder goes too); SIPp's exit status, if it ran."""
+        if self._process is None:
+            return None
+        if self._process.poll() is None:
+            self._process.terminate()
+            try:
+                self._process.wait(10)
+            except subprocess.TimeoutExpired:
+                self._process.kill()
+                self._process.wait()
+        if self._folder:
+            shutil.rmtree(self._folder, ignore_errors=True)
+        return self._process.returncode
+
+
 @dataclass
-class SippOperator:
+class SippOperator(_Phone):
     username: str
     password: str
     host: str
@@ -166,16 +202,11 @@ class SippOperator:
     def __post_init__(self) -> None:
         if not re.fullmatch(r"op[0-9]{2,3}", self.username):
             raise OperatorError(f"not an operator account: {self.username!r}")
-        if not re.fullmatch(r"now|never|busy|after:[0-9]{1,6}", self.answer):
-            raise OperatorError(f"answer is now, never, busy or after:<ms>, not {self.answer!r}")
-        self._process: subprocess.Popen[bytes] | None = None
-        self._folder: str | None = None
+        self._prepare()
 
     def start(self) -> None:
         """Register from a port, then answer calls on that same port (Asterisk's contact)."""
-        sipp = shutil.which("sipp")
-        if sipp is None:
-            raise OperatorError("sipp is not installed (Debian package sip-tester)")
+        sipp = self._sipp()
         self._folder = tempfile.mkdtemp(prefix=f"operator-{self.username}-")
         folder = Path(self._folder)
         (folder / "register.xml").write_text(register_scenario(self.username, self.password),
@@ -199,23 +230,9 @@ class SippOperator:
              "-timeout", f"{int(self.wait_s)}s", "-default_behaviors", "all,-bye"],
             cwd=folder, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
 
-    def stop(self) -> int | None:
-        if self._process is None:
-            return None
-        if self._process.poll() is None:
-            self._process.terminate()
-            try:
-                self._process.wait(10)
-            except subprocess.TimeoutExpired:
-                self._process.kill()
-                self._process.wait()
-        if self._folder:
-            shutil.rmtree(self._folder, ignore_errors=True)
-        return self._process.returncode
-
 
 @dataclass
-class SippCallee:
+class SippCallee(_Phone):
     """A phone at a fixed address that answers calls (a caller being called back, behind the
     carrier): no registration, just the answering half."""
 
@@ -225,15 +242,10 @@ class SippCallee:
     wait_s: float = 300.0
 
     def __post_init__(self) -> None:
-        if not re.fullmatch(r"now|never|busy|after:[0-9]{1,6}", self.answer):
-            raise OperatorError(f"answer is now, never, busy or after:<ms>, not {self.answer!r}")
-        self._process: subprocess.Popen[bytes] | None = None
-        self._folder: str | None = None
+        self._prepare()
 
     def start(self) -> None:
-        sipp = shutil.which("sipp")
-        if sipp is None:
-            raise OperatorError("sipp is not installed (Debian package sip-tester)")
+        sipp = self._sipp()
         self._folder = tempfile.mkdtemp(prefix="callee-")
         xml = Path(self._folder) / "callee.xml"
         xml.write_text(answer_scenario(self.answer, self.talk_s), encoding="iso-8859-1")
@@ -251,14 +263,3 @@ class SippCallee:
         if not log.exists():
             return 0
         return log.read_text(errors="replace").count("INVITE sip:")
-
-    def stop(self) -> None:
-        if self._process is not None and self._process.poll() is None:
-            self._process.terminate()
-            try:
-                self._process.wait(10)
-            except subprocess.TimeoutExpired:
-                self._process.kill()
-                self._process.wait()
-        if self._folder:
-            shutil.rmtree(self._folder, ignore_errors=True)
