@@ -74,12 +74,6 @@ def sound_ms(path: Path) -> int:
 # == a private hotline ============================================================================
 
 
-def free_udp_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
 def write_private(path: Path, text: str) -> None:
     """Write a file only its owner can read (it holds a secret)."""
     fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
@@ -95,7 +89,8 @@ def private_settings(prefix: str) -> config.Settings:
     runtime = Path(tempfile.mkdtemp(prefix=prefix))
     rtp_start = 10000 + 1000 * secrets.randbelow(9)
     return config.load_or_create(
-        runtime, sip_port=free_udp_port(), ami_port=config.free_port(),
+        runtime, sip_port=config.free_port(0, kind=socket.SOCK_DGRAM),
+        ami_port=config.free_port(),
         agi_port=config.free_port(), redis_port=config.free_port(), asterisk_root="",
         rtp_start=rtp_start, rtp_end=rtp_start + 999)
 

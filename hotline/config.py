@@ -8,6 +8,7 @@ softphones keep working. Nothing here is ever logged whole: see :meth:`Settings.
 from __future__ import annotations
 
 import dataclasses
+import itertools
 import json
 import os
 import secrets
@@ -23,15 +24,61 @@ def default_runtime() -> Path:
     return Path(os.environ.get("HOTLINE_RUNTIME", PROJECT_ROOT / "var")).resolve()
 
 
-def free_port(preferred: int = 0, host: str = "127.0.0.1", kind: int = socket.SOCK_STREAM) -> int:
-    """``preferred`` when it is free on ``host`` (TCP or UDP), otherwise any free port."""
-    for candidate in ([preferred] if preferred else []) + [0]:
+# Ports handed out when the preferred one is taken. Binding to port 0 would give one from the
+# kernel's ephemeral range, which every outgoing connection (AMI, Redis, SIPp) also draws from:
+# between picking a port and the controller binding it seconds later, a client's socket can take
+# it. So pick below that range and above Asterisk's RTP ports (20000-20999 by default); each
+# pytest-xdist worker walks its own block from a random start, so parallel runs rarely meet.
+_SPARE_LOW = 21000
+_BLOCK = 1000
+
+
+def _ephemeral_low() -> int:
+    try:
+        return int(Path("/proc/sys/net/ipv4/ip_local_port_range").read_text().split()[0])
+    except (OSError, ValueError, IndexError):
+        return 32768
+
+
+def _spare_ports() -> itertools.cycle[int]:
+    high = max(_ephemeral_low(), _SPARE_LOW + _BLOCK)
+    worker = os.environ.get("PYTEST_XDIST_WORKER", "")
+    blocks = (high - _SPARE_LOW) // _BLOCK
+    if worker.startswith("gw") and worker[2:].isdigit():
+        low = _SPARE_LOW + _BLOCK * (int(worker[2:]) % blocks)
+        ports = range(low, low + _BLOCK)
+    else:
+        ports = range(_SPARE_LOW, high)
+    start = secrets.randbelow(len(ports))
+    return itertools.cycle([*ports[start:], *ports[:start]])
+
+
+_spare = _spare_ports()
+
+
+def _bindable(port: int, host: str, kinds: tuple[int, ...]) -> bool:
+    for kind in kinds:
         with socket.socket(socket.AF_INET, kind) as s:
             try:
-                s.bind((host, candidate))
+                s.bind((host, port))
             except OSError:
-                continue
-            return int(s.getsockname()[1])
+                return False
+    return True
+
+
+def free_port(preferred: int = 0, host: str = "127.0.0.1", kind: int = socket.SOCK_STREAM) -> int:
+    """``preferred`` when it is free on ``host`` (TCP or UDP), otherwise a spare free port.
+
+    A spare port is free for both TCP and UDP and lies outside the kernel's ephemeral range
+    (see ``_SPARE_LOW``); consecutive calls in one process never return the same spare port
+    until the whole block has been walked.
+    """
+    if preferred and _bindable(preferred, host, (kind,)):
+        return preferred
+    for _ in range(_BLOCK):
+        port = next(_spare)
+        if _bindable(port, host, (socket.SOCK_STREAM, socket.SOCK_DGRAM)):
+            return port
     raise OSError("no free port")
 
 

@@ -11,18 +11,13 @@ import itertools
 import os
 import pwd
 import shutil
-import socket
 import subprocess
 import tempfile
 from pathlib import Path
 
+from hotline.config import free_port
+
 PG_BIN = Path(os.environ.get("HOTLINE_PG_BIN", "/usr/lib/postgresql/15/bin"))
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 class PostgresCluster:
@@ -32,7 +27,7 @@ class PostgresCluster:
         # its own folder: pytest's temp folders are private to root, and postgres must read it
         self.base = Path(tempfile.mkdtemp(prefix="hotline-pg-"))
         self.data = self.base / "pgdata"
-        self.port = _free_port()
+        self.port = free_port()
         self.user = "postgres" if os.geteuid() == 0 else pwd.getpwuid(os.geteuid()).pw_name
         self._counter = itertools.count(1)
 

@@ -114,12 +114,6 @@ class Hotline:
         return (self.settings.logs / "controller.log").read_text(errors="replace")
 
 
-def _free_udp_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
 @pytest.fixture(scope="module", params=SELECTED)
 def hotline(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
             ) -> Iterator[Hotline]:
@@ -141,7 +135,7 @@ def hotline(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFac
     agents_file = runtime / "agents.yaml"  # its own copy: tests edit it while the hotline runs
     agents_file.write_bytes((config.PROJECT_ROOT / "dialplans" / "agents.yaml").read_bytes())
     settings = config.load_or_create(
-        runtime, agents_file=str(agents_file), sip_port=_free_udp_port(),
+        runtime, agents_file=str(agents_file), sip_port=config.free_port(0, kind=socket.SOCK_DGRAM),
         ami_port=config.free_port(),
         agi_port=config.free_port(), redis_port=config.free_port(), asterisk_root=root,
         menu_file=str(menu_file) if menu_file else None,
