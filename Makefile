@@ -26,7 +26,7 @@ status:
 
 test: install
 	./scripts/install-asterisk22.sh
-	$(VENV)/bin/pytest -n 4 --dist loadgroup --durations=12
+	$(VENV)/bin/pytest -n 4 --durations=12
 
 test-unit: $(VENV)/.installed
 	$(VENV)/bin/pytest tests/unit

@@ -25,6 +25,22 @@ class OperatorError(Exception):
     code = "hotline.operator_failed"
 
 
+def audio_sdp(origin: str) -> str:
+    """The SDP body of a SIPp offer or answer: G.711 u-law and RFC 4733 keys, SIPp's own media
+    address and port (``origin`` names the side in the o= line)."""
+    return f"""      v=0
+      o={origin} 1 1 IN IP[local_ip_type] [local_ip]
+      s=-
+      c=IN IP[media_ip_type] [media_ip]
+      t=0 0
+      m=audio [media_port] RTP/AVP 0 101
+      a=rtpmap:0 PCMU/8000
+      a=rtpmap:101 telephone-event/8000
+      a=fmtp:101 0-16
+      a=sendrecv
+"""
+
+
 def reply(status: str, *, tag: str = "OP", cseq: str = "[last_CSeq:]", to: str | None = None,
           extra: str = "") -> str:
     """A SIPp <send> of a response to the last request (``tag``: our To tag; None keeps it)."""
@@ -85,16 +101,7 @@ def _answer_part(answer: str, talk_s: float | None) -> str:
       Content-Type: application/sdp
       Content-Length: [len]
 
-      v=0
-      o=operator 1 1 IN IP[local_ip_type] [local_ip]
-      s=-
-      c=IN IP[media_ip_type] [media_ip]
-      t=0 0
-      m=audio [media_port] RTP/AVP 0 101
-      a=rtpmap:0 PCMU/8000
-      a=rtpmap:101 telephone-event/8000
-      a=sendrecv
-    ]]>
+{audio_sdp('operator')}    ]]>
   </send>
   <recv request="ACK"/>
 {hangup}  <recv request="BYE"/>

@@ -21,7 +21,7 @@ from xml.sax.saxutils import escape
 
 from .config import Settings, free_port
 from .dtmf import EVENTS, write_key_pcaps
-from .sipagent import reply
+from .sipagent import audio_sdp, reply
 
 _NUMBER = re.compile(r"\+?[0-9]{1,20}")
 
@@ -81,17 +81,7 @@ def _invite(user: str, cseq: int, auth: str) -> str:
       Content-Type: application/sdp
       Content-Length: [len]
 
-      v=0
-      o=caller 1 1 IN IP[local_ip_type] [local_ip]
-      s=-
-      c=IN IP[media_ip_type] [media_ip]
-      t=0 0
-      m=audio [media_port] RTP/AVP 0 101
-      a=rtpmap:0 PCMU/8000
-      a=rtpmap:101 telephone-event/8000
-      a=fmtp:101 0-16
-      a=sendrecv
-    ]]>
+{audio_sdp('caller')}    ]]>
   </send>
   <recv response="100" optional="true"/>
 """

@@ -1,7 +1,16 @@
-"""Shared fixtures: ``database_url`` runs a test on SQLite and on PostgreSQL 15."""
+"""Shared fixtures: ``database_url`` runs a test on SQLite and on PostgreSQL 15.
+
+Under pytest-xdist (``make test``: ``-n 4``) the tests are handed out by module and, for the
+end-to-end tests, by Asterisk flavour: the tests of one module and one flavour run one after the
+other on one worker, so they share its hotline instance (a module fixture), while other modules
+and flavours run side by side. xdist's own ``--dist loadgroup`` would do this with markers, but it
+renames test ids to carry the group, which pytest 9 no longer allows: every test became its own
+group and a module's hotline was started again on each worker that drew one of its tests.
+"""
 
 from __future__ import annotations
 
+import re
 import shutil
 import socket
 import subprocess
@@ -15,6 +24,27 @@ import pytest
 from records.database import migrate
 
 from .databases import PostgresCluster
+
+
+try:
+    from xdist.scheduler import LoadScopeScheduling
+except ImportError:  # pragma: no cover - tests run without pytest-xdist
+    LoadScopeScheduling = None
+
+
+if LoadScopeScheduling is not None:
+    _FLAVOUR = re.compile(r"\[(?:[^\]]*-)?(asterisk\d+)(?:-[^\]]*)?\]$")
+
+    class ByModuleAndFlavour(LoadScopeScheduling):  # type: ignore[misc,valid-type]
+        """xdist's scope scheduling, the scope being the test file and the Asterisk flavour."""
+
+        def _split_scope(self, nodeid: str) -> str:
+            module = nodeid.split("::", 1)[0]
+            flavour = _FLAVOUR.search(nodeid)
+            return f"{module}[{flavour.group(1)}]" if flavour else module
+
+    def pytest_xdist_make_scheduler(config: pytest.Config, log: object) -> ByModuleAndFlavour:
+        return ByModuleAndFlavour(config, log)
 
 
 @pytest.fixture(scope="session")

@@ -157,13 +157,3 @@ def hotline(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFac
         yield Hotline(settings, flavour)
     finally:
         processes.down(settings)
-
-
-def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
-    """Under pytest-xdist (--dist loadgroup) the tests of one module and one Asterisk flavour
-    share a worker (and so their hotline instance); different ones run side by side."""
-    for item in items:
-        callspec = getattr(item, "callspec", None)
-        if callspec is not None and callspec.params.get("hotline") in FLAVOURS:
-            module = item.module.__name__.rsplit(".", 1)[-1] if item.module else "?"
-            item.add_marker(pytest.mark.xdist_group(f"{module}-{callspec.params['hotline']}"))
