@@ -35,6 +35,8 @@ bench: install
 	$(VENV)/bin/python -m bench.fastagi_turnaround
 	$(VENV)/bin/python -m bench.records_lookups
 	$(VENV)/bin/python -m bench.ivr_latency
+	$(VENV)/bin/python -m bench.acd_decision
+	$(VENV)/bin/python -m bench.acd_latency $$([ "$$(id -u)" = 0 ] || echo --no-wire)
 
 lint: $(VENV)/.installed
 	$(VENV)/bin/ruff check .

@@ -22,8 +22,9 @@ import random
 import statistics
 import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 from sqlalchemy import bindparam, select
 from sqlalchemy.orm import Session
@@ -117,10 +118,10 @@ async def _through_the_pool(sessions: Any, keys: dict[str, list[Any]], iteration
     for _ in range(iterations):
         code, row = rng.choice(keys["codes"]), rng.choice(keys["ids"])
         started = time.perf_counter_ns()
-        await store.run(lambda s: s.execute(by_id, {"id": row}).first(), 5)
+        await store.run(lambda s, row=row: s.execute(by_id, {"id": row}).first(), 5)
         base.append((time.perf_counter_ns() - started) / 1000)
         started = time.perf_counter_ns()
-        await store.lookup(lambda s: lookups.customer_by_code(s, code))
+        await store.lookup(lambda s, code=code: lookups.customer_by_code(s, code))
         values.append((time.perf_counter_ns() - started) / 1000)
     await store.shutdown()
     return base, values

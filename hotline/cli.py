@@ -73,7 +73,7 @@ def cmd_status(args: argparse.Namespace) -> int:
     if args.json:
         print(json.dumps(status, indent=2))
     else:
-        print(f"asterisk:   {'running pid %d' % asterisk if asterisk else 'stopped'}, "
+        print(f"asterisk:   {f'running pid {asterisk}' if asterisk else 'stopped'}, "
               f"{status['asterisk']['version']}, SIP {status['asterisk']['sip']}")
         print(f"redis:      pid {status['redis']['pid']} port {settings.redis_port}")
         if controller:

@@ -104,7 +104,7 @@ def asterisk_command(settings: Settings) -> list[str]:
 def asterisk_cli(settings: Settings, command: str, timeout: float = 10) -> str:
     result = subprocess.run(
         [*asterisk_command(settings), "-C", str(settings.etc / "asterisk.conf"), "-rx", command],
-        capture_output=True, text=True, timeout=timeout,
+        check=False, capture_output=True, text=True, timeout=timeout,
     )
     return result.stdout
 
@@ -155,7 +155,8 @@ def stop_asterisk(settings: Settings) -> None:
 
 
 def asterisk_version(settings: Settings) -> str:
-    result = subprocess.run([*asterisk_command(settings), "-V"], capture_output=True, text=True)
+    result = subprocess.run([*asterisk_command(settings), "-V"], check=False, capture_output=True,
+                            text=True)
     return result.stdout.strip()
 
 

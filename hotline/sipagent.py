@@ -226,7 +226,7 @@ class SippOperator(_Phone):
         registered = subprocess.run(
             [sipp, *common, "-sf", str(folder / "register.xml"), "-s", self.username,
              "-m", "1", "-timeout", "10s", "-timeout_error"],
-            cwd=folder, capture_output=True, timeout=30)
+            cwd=folder, check=False, capture_output=True, timeout=30)
         if registered.returncode != 0:
             errors = (folder / "errors.log").read_text(errors="replace")[-1500:] \
                 if (folder / "errors.log").exists() else ""

@@ -215,7 +215,7 @@ def place(plan: CallPlan, host: str, port: int, *, workdir: Path | None = None) 
                 "-trace_err", "-error_file", str(Path(tmp) / "errors.log"),
                 "-default_behaviors", "all,-bye"]
         try:
-            result = subprocess.run(args, cwd=tmp, capture_output=True, text=True,
+            result = subprocess.run(args, cwd=tmp, check=False, capture_output=True, text=True,
                                     errors="replace", timeout=timeout + 15)
         except subprocess.TimeoutExpired as exc:
             raise CallError(f"sipp did not finish within {timeout + 15:.0f} s") from exc

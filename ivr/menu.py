@@ -294,7 +294,7 @@ def load_menu(path: Path, known_prompts: set[str] | None = None) -> Menu:
         line, column = (mark.line + 1, mark.column + 1) if mark else (1, 1)
         raise MenuError([Problem(name, line, column,
                                  f"YAML syntax: {exc.problem or exc.context}")]) from None
-    except Exception as exc:  # other ruamel errors (e.g. duplicate keys) carry no single type
+    except Exception as exc:  # noqa: BLE001 - other ruamel errors (e.g. duplicate keys) carry no single type
         raise MenuError([Problem(name, 1, 1, f"YAML: {exc}")]) from None
     loader = _Loader(name, known_prompts)
     menu = loader.load(document)

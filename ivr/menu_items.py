@@ -10,7 +10,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any, Union
+from typing import Any
 
 from ruamel.yaml.comments import CommentedMap, CommentedSeq
 
@@ -42,7 +42,7 @@ class Each:
     items: tuple[Item, ...]
 
 
-Item = Union[str, Say, Choose, Each]
+Item = str | Say | Choose | Each
 
 
 class ItemReader(Reader):

@@ -77,7 +77,7 @@ def load_words(path: Path) -> dict[str, dict[str, str]]:
 
 
 def _run(args: list[str]) -> None:
-    result = subprocess.run(args, capture_output=True, text=True, timeout=60)
+    result = subprocess.run(args, check=False, capture_output=True, text=True, timeout=60)
     if result.returncode != 0:
         raise PromptError(f"{args[0]} failed: {result.stderr.strip()[:300]}")
 

@@ -83,5 +83,5 @@ def run_console(menu: Menu, store: RecordsStore, actions: ActionRunner, catalogu
 
     texts = Texts({k: v.texts for k, v in load_catalogue(catalogue).items()},
                   load_words(catalogue.with_name("words.yaml")))
-    outcome, _ = asyncio.run(simulate(menu, store, actions, texts, caller=caller))
+    _outcome, _ = asyncio.run(simulate(menu, store, actions, texts, caller=caller))
     return 0

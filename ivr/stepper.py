@@ -20,7 +20,7 @@ import datetime as dt
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from types import MappingProxyType
-from typing import Any, Union
+from typing import Any
 
 from . import speech
 from .menu import SPECIAL_TARGETS, Choose, Each, Item, Menu, Node, Say, When
@@ -58,7 +58,7 @@ class Finish:
     language: str = "vi"
 
 
-Effect = Union[Prompt, Act, Finish]
+Effect = Prompt | Act | Finish
 
 
 @dataclass(frozen=True)
@@ -73,7 +73,7 @@ class Acted:
     values: Mapping[str, Any] = field(default_factory=dict)
 
 
-Event = Union[Heard, Acted]
+Event = Heard | Acted
 
 
 @dataclass(frozen=True)

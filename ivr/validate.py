@@ -113,7 +113,7 @@ def _silent_loops(menu: Menu) -> list[Problem]:
 def _item_vars(items: tuple[Item, ...], inside_each: bool = False) -> list[str]:
     found: list[str] = []
     for item in items:
-        if isinstance(item, Say) or isinstance(item, Choose):
+        if isinstance(item, (Say, Choose)):
             found.append(item.var)
         elif isinstance(item, Each):
             found.append(item.var)

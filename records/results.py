@@ -15,7 +15,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date, datetime
-from typing import Generic, TypeVar, Union
+from typing import Generic, TypeVar
 
 T = TypeVar("T")
 
@@ -42,7 +42,7 @@ class Unavailable:
     reason: str
 
 
-Result = Union[Found[T], NotFound, Invalid, Unavailable]
+Result = Found[T] | NotFound | Invalid | Unavailable
 
 
 @dataclass(frozen=True)

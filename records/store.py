@@ -70,7 +70,7 @@ class RecordsStore:
         except TimeoutError:
             log.error("records: a lookup took longer than %.1f s", self._lookup_timeout)
             return Unavailable(f"no answer within {self._lookup_timeout:.1f} s")
-        except Exception as exc:  # any driver error: the caller gets a defined fallback
+        except Exception as exc:  # noqa: BLE001 - any driver error: the caller gets a fallback
             log.error("records: a lookup failed: %s", exc)
             return Unavailable(type(exc).__name__)
 
@@ -112,7 +112,7 @@ class RecordsStore:
                 return
             try:
                 await self.run(lambda s: _WRITERS[op](s, args), self._write_timeout)
-            except Exception as exc:
+            except Exception as exc:  # noqa: BLE001 - any driver error: the spool keeps it
                 log.error("call record: %s of %s failed (%s); kept in the spool", op,
                           args.get("call_id"), exc)
                 self._append(op, args)
@@ -158,7 +158,7 @@ class RecordsStore:
         while self.spooled:
             try:
                 await self.flush_spool()
-            except Exception as exc:
+            except Exception as exc:  # noqa: BLE001 - any driver error: retried later
                 log.warning("call records: the database still refuses the spool (%s); "
                             "retrying in %.0f s", exc, self._retry_every)
                 await asyncio.sleep(self._retry_every)

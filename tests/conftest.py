@@ -16,15 +16,14 @@ import socket
 import subprocess
 import tempfile
 import time
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Iterator
 
 import pytest
 
 from records.database import migrate
 
 from .databases import PostgresCluster
-
 
 try:
     from xdist.scheduler import LoadScopeScheduling
@@ -43,6 +42,7 @@ if LoadScopeScheduling is not None:
             flavour = _FLAVOUR.search(nodeid)
             return f"{module}[{flavour.group(1)}]" if flavour else module
 
+    @pytest.hookimpl(optionalhook=True)  # no hook spec when run with -p no:xdist
     def pytest_xdist_make_scheduler(config: pytest.Config, log: object) -> ByModuleAndFlavour:
         return ByModuleAndFlavour(config, log)
 

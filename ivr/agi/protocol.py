@@ -24,7 +24,6 @@ import enum
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Union
 
 from .errors import AgiArgumentError, AgiProtocolError
 
@@ -188,7 +187,7 @@ class HangupNotice:
     """Asterisk's inline ``HANGUP`` line: the caller is gone."""
 
 
-AgiEvent = Union[EnvironmentReceived, Reply, CommandRejected, HangupNotice]
+AgiEvent = EnvironmentReceived | Reply | CommandRejected | HangupNotice
 
 
 class State(enum.Enum):

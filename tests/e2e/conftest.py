@@ -11,8 +11,9 @@ import os
 import signal
 import socket
 import time
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any
 
 import pytest
 from sqlalchemy import func, select
@@ -150,7 +151,7 @@ def hotline(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFac
     except BaseException as exc:
         try:
             processes.down(settings)
-        except Exception as cleanup:
+        except Exception as cleanup:  # noqa: BLE001 - noted on the start's own error
             exc.add_note(f"and stopping the half-started hotline failed too: {cleanup}")
         raise
     try:

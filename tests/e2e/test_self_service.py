@@ -96,7 +96,7 @@ def test_a_known_caller_hears_the_bill_from_the_database(calls: dict[str, Record
 def test_a_known_caller_hears_the_planned_cuts_on_their_feeder_and_area(
         calls: dict[str, Record]) -> None:
     record = calls["known_caller_outages"]
-    today = (dt.datetime.utcnow() + LOCAL_OFFSET).date()
+    today = (dt.datetime.now(dt.UTC).replace(tzinfo=None) + LOCAL_OFFSET).date()
     expected = ["outages_intro"]
     for days, start, end in ((1, dt.time(8, 0), dt.time(11, 30)),
                              (3, dt.time(13, 0), dt.time(16, 0))):

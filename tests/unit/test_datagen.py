@@ -12,7 +12,6 @@ from pathlib import Path
 import pytest
 
 from records.database import migrate
-from records.lookups import luhn_digit
 from records.datagen import (
     DISTRICT_COMPANIES,
     LOCAL_OFFSET,
@@ -21,9 +20,9 @@ from records.datagen import (
     GenerationReport,
     ensure_district_companies,
     generate,
-
     residential_amount,
 )
+from records.lookups import luhn_digit
 
 NOW = datetime(2025, 11, 26, 3, 0)  # 10:00 in Ho Chi Minh City
 TODAY = date(2025, 11, 26)

@@ -441,8 +441,8 @@ async def test_a_reply_later_than_command_timeout_is_connection_lost(rig: Rig) -
     "env, problem",
     [
         (b"agi_network: yes\nagi_request: agi://127.0.0.1:4573/ivr\nthis is not agi\n\n",
-         "malformed AGI environment line 3 starting 'this is not agi' (expected 'agi_name: "
-         "value')"),
+         ("malformed AGI environment line 3 starting 'this is not agi' (expected 'agi_name: "
+         "value')")),
         (environment(agi_request=None), "AGI environment ended without agi_request"),
         (b"GET / HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n", "malformed AGI environment line 1"),
     ],

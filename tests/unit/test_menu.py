@@ -207,8 +207,8 @@ start: bye
 nodes:
   bye:
     type: hangoff
-""", [(5, 11, "node 'bye': 'type' must be one of play, menu, collect, confirm, action, "
-           "language, condition, transfer, hangup, got 'hangoff'")]),
+""", [(5, 11, ("node 'bye': 'type' must be one of play, menu, collect, confirm, action, "
+           "language, condition, transfer, hangup, got 'hangoff'"))]),
 
     "node that is not a mapping": ("""\
 hotline: "19001122"

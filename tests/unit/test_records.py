@@ -3,8 +3,8 @@ a typed result; requests with deadlines, status history and idempotent escalatio
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from datetime import date, datetime, timedelta
-from typing import Iterator
 
 import pytest
 from alembic.autogenerate import compare_metadata

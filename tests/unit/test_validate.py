@@ -505,8 +505,6 @@ BROKEN: dict[str, Located] = {
         (11, 7, "node 'find': action identify_caller has no outcome 'unknown'")],
     "impossible-date.yaml": [(6, 3, "holiday '2026-02-30' is not a date")],
 }
-BUGS = {"impossible-date.yaml": "product bug: an unquoted impossible date is reported at 1:1 "
-                                "(see test_menu_language.py)"}
 
 
 def test_the_corpus_and_its_expectations_match() -> None:
@@ -514,9 +512,7 @@ def test_the_corpus_and_its_expectations_match() -> None:
     assert len(BROKEN) >= 12
 
 
-@pytest.mark.parametrize("name", [
-    name
-    if name in BUGS else name for name in BROKEN])
+@pytest.mark.parametrize("name", BROKEN)
 def test_a_broken_file_is_refused_with_a_location(name: str) -> None:
     path = CORPUS / name
     with pytest.raises(MenuError) as caught:
