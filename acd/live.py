@@ -72,6 +72,9 @@ def _decode(agent_id: str, raw: dict[str, str]) -> AgentStatus:
                        call_id=text("call_id"), wrap_up_code=text("wrap_up_code"))
 
 
+CALL_TTL_S = 2 * 86400
+
+
 class LiveState:
     def __init__(self, redis: Redis, prefix: str = "acd:") -> None:
         self.redis = redis
@@ -124,8 +127,10 @@ class LiveState:
 
     # -- calls ------------------------------------------------------------------------------
 
-    async def add_call(self, call: WaitingCall, channel: str = "", caller: str = "") -> bool:
-        """Store a waiting call; False if another controller stored it already."""
+    async def add_call(self, call: WaitingCall, channel: str = "", caller: str = "",
+                       display: str = "") -> bool:
+        """Store a waiting call (``display``: what the operator's phone will show); False if
+        another controller stored it already."""
         if not await self.redis.hsetnx(self._call_key(call.call_id), "state", "waiting"):
             return False
         await self.redis.hset(self._call_key(call.call_id), mapping={
@@ -133,7 +138,10 @@ class LiveState:
             "skills": ",".join(call.skills), "language": call.language,
             "priority": str(call.priority), "joined_at": repr(call.joined_at),
             "sticky": call.sticky_agent or "", "state": "waiting", "agent": "",
-            "channel": channel})
+            "channel": channel, "display": display})
+        # a call's hash outlives any wait or callback, then goes: Redis must not grow by one
+        # hash per call for ever
+        await self.redis.expire(self._call_key(call.call_id), CALL_TTL_S)
         await self.redis.zadd(f"{self.prefix}waiting", {call.call_id: call.joined_at})
         return True
 

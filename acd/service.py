@@ -29,6 +29,7 @@ from acd.ami.protocol import Message
 from .decision import WaitingCall, decide, requirement
 from .live import LiveState
 from .queues import Routing
+from .screen_pop import CallerFacts, offer_name, phone_display
 from .states import AgentState, AgentStateError, Event
 
 log = logging.getLogger("acd")
@@ -58,7 +59,7 @@ class AcdService:
     def __init__(self, live: LiveState, ami: AmiClient, agents: Callable[[], dict[str, Agent]],
                  sounds: str, *, settings: AcdSettings = AcdSettings(),
                  routing: Callable[[], Routing] = Routing,
-                 last_operator: Callable[[str], Any] | None = None,
+                 caller_facts: Callable[[str, str], Awaitable[CallerFacts]] | None = None,
                  on_connected: Callable[[str, str, float], Any] | None = None,
                  on_attempt: Callable[[str, dict[str, Any]], Any] | None = None,
                  clock: Callable[[], float] = time.time) -> None:
@@ -68,7 +69,7 @@ class AcdService:
         self.sounds = sounds
         self.settings = settings
         self.routing = routing
-        self._last_operator = last_operator
+        self._caller_facts = caller_facts
         self._on_connected = on_connected
         self._on_attempt = on_attempt
         self._clock = clock
@@ -161,12 +162,14 @@ class AcdService:
             priority = max(0, min(10, int(message.get("AcdPriority", "0") or 0)))
         except ValueError:
             priority = 0
-        caller = message.get("AcdCaller", "")
-        sticky = None
-        if self._last_operator is not None and caller:
-            sticky = await self._last_operator(caller)
+        caller = re.sub(r"[^0-9+]", "", message.get("AcdCaller", ""))[:20]  # as the dialplan
+        facts = CallerFacts()
+        if self._caller_facts is not None:  # the records: sticky operator and screen pop
+            facts = await self._caller_facts(call_id, caller)
+        sticky = facts.last_operator
         call = WaitingCall(call_id, skills, language, priority, self._clock(), sticky)
-        if not await self.live.add_call(call, channel=channel, caller=caller):
+        if not await self.live.add_call(call, channel=channel, caller=caller,
+                                        display=phone_display(skills[0], facts)):
             return  # another controller took this caller in
         await self.live.count(skills[0], offered=1)
         await self._setvar(channel, "ACD_ACCEPTED", "1")
@@ -353,6 +356,7 @@ class AcdService:
         self._legs[call_id] = leg
         callback = call.get("offered_from") == "callback"
         caller = call.get("caller", "") or "19001122"
+        display = call.get("display", "") or call.get("skills", "").split(",")[0]
         variables = [("Variable", f"ACD_CALL={call_id}")]
         if callback:  # the operator first; the dialplan then calls the caller back
             variables += [("Variable", f"ACD_CALLBACK_NUMBER={caller}"),
@@ -365,7 +369,7 @@ class AcdService:
                 ("Context", "acd-callback" if callback else "acd-agent"), ("Exten", "s"),
                 ("Priority", "1"), ("Timeout", str(int(self.settings.ring_timeout_s * 1000))),
                 ("Async", "true"), ("ChannelId", leg),
-                ("CallerID", f"\"{'callback' if callback else '19001122'}\" <{caller}>"),
+                ("CallerID", f"\"{offer_name(display, callback)}\" <{caller}>"),
                 *variables,
             ])
             self._originates[answer.action_id] = (agent_id, call_id)

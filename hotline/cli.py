@@ -333,6 +333,36 @@ def cmd_acd_status(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_acd_pop(args: argparse.Namespace) -> int:
+    """What the operator sees of the caller: earlier calls and open requests."""
+    answer = processes.controller_request(_settings(args), f"pop {args.who}")
+    if answer is None:
+        print("hotline acd: the controller is not running", file=sys.stderr)
+        return 1
+    if "error" in answer:
+        print(f"hotline acd pop: {answer['error']}", file=sys.stderr)
+        return 1
+    if args.json:
+        print(json.dumps(answer, indent=2, ensure_ascii=False))
+        return 0
+    print(f"caller {answer['caller'] or '(no number)'}"
+          f"{'  customer ' + answer['customer'] if answer['customer'] else ''}"
+          f"{'  last served by ' + answer['last_operator'] if answer['last_operator'] else ''}")
+    if answer["display"]:
+        print(f"phone shows: {answer['display']}")
+    for req in answer["open_requests"]:
+        late = req["overdue_by_s"]
+        when = f"{late / 3600:.1f} h late" if late > 0 else f"due in {-late / 3600:.1f} h"
+        print(f"  request {req['number']} {req['type']} {req['status']} ({when}) "
+              f"{req['district'] or ''}".rstrip())
+    for call in answer["calls"]:
+        print(f"  call {call['started_at'][:16]} {call['outcome']:<10} "
+              f"{call['operator'] or '-':<5} {call['wrap_up_code'] or ''}".rstrip())
+    if not answer["calls"] and not answer["open_requests"]:
+        print("  no earlier calls and no open requests")
+    return 0
+
+
 def cmd_prompts_build(args: argparse.Namespace) -> int:
     from ivr.prompts import PromptError, build
 
@@ -480,6 +510,11 @@ def parser() -> argparse.ArgumentParser:
     acd_status = acd.add_parser("status", help="live statistics per skill and operator")
     acd_status.add_argument("--json", action="store_true")
     acd_status.set_defaults(func=cmd_acd_status)
+    acd_pop = acd.add_parser("pop", help="screen pop: an operator's caller (or a number): "
+                                        "earlier calls and open requests")
+    acd_pop.add_argument("who", help="operator (op07) or caller number")
+    acd_pop.add_argument("--json", action="store_true")
+    acd_pop.set_defaults(func=cmd_acd_pop)
 
     prompts = sub.add_parser("prompts", help="prompt audio").add_subparsers(dest="what",
                                                                             required=True)

@@ -11,8 +11,10 @@ import asyncio
 import json
 import logging
 import os
+import re
 import signal
 import time
+from collections.abc import Awaitable
 from pathlib import Path
 from typing import Any
 
@@ -21,6 +23,7 @@ from acd.ami.client import AmiClient, ClientState
 from acd.ami.errors import AmiError
 from acd.live import LiveState
 from acd.queues import load_routing
+from acd.screen_pop import CallerFacts
 from acd.service import AcdService, AcdSettings
 from ivr.actions import ActionRunner
 from ivr.agi.server import FastAgiServer
@@ -81,7 +84,7 @@ class Controller:
                                  announce_every_s=settings.acd_announce_every_s,
                                  callback=bool(settings.callback_trunk),
                                  max_queue=settings.acd_max_queue),
-            last_operator=self._last_operator, on_connected=self._connected,
+            caller_facts=self._caller_facts, on_connected=self._connected,
             on_attempt=self._attempt)
         self._tasks: set[asyncio.Task[Any]] = set()
         self._journal_wakeup = asyncio.Event()
@@ -109,14 +112,18 @@ class Controller:
         log.info("stopping: no new calls; calls in progress finish their step")
         await self.agi.stop(drain_timeout=30)
         self._control.close()
-        await self.ami.close()
-        await self.acd.stop()
-        await self.redis.aclose()
+        # every later step is bounded: a stop that hangs is worse than one that leaves a
+        # connection unclosed (the process ends anyway), and the log names the step
+        await _bounded("closing AMI", self.ami.close(), 5)
+        await _bounded("stopping the ACD", self.acd.stop(), 5)
+        await _bounded("closing Redis", self.redis.aclose(), 5)
         for task in self._tasks:
             task.cancel()
-        await asyncio.gather(*self._tasks, return_exceptions=True)
-        await asyncio.to_thread(journal.ingest, self.sessions, self.settings.cdr_journal)
-        await self.store.shutdown()
+        await _bounded("stopping the background jobs",
+                       asyncio.gather(*self._tasks, return_exceptions=True), 10)
+        await _bounded("reading the call journal", asyncio.to_thread(
+            journal.ingest, self.sessions, self.settings.cdr_journal), 15)
+        await _bounded("writing the last call records", self.store.shutdown(), 15)
         control_socket(self.settings).unlink(missing_ok=True)
         log.info("controller stopped")
 
@@ -216,13 +223,52 @@ class Controller:
     async def _connected(self, call_id: str, agent_id: str, wait_s: float) -> None:
         await self.store.queue_result(call_id, agent_id, wait_s)
 
-    async def _last_operator(self, caller: str) -> str | None:
-        from records.calls import last_operator
+    async def _caller_facts(self, call_id: str, caller: str) -> CallerFacts:
+        """The records on a caller put through to the ACD: sticky operator and screen pop."""
+        from records.calls import caller_card
 
         try:
-            return await self.store.run(lambda s: last_operator(s, caller), 1.0)
-        except Exception:  # noqa: BLE001 - sticky routing is a nicety: no database, no stickiness
-            return None
+            card = await self.store.run(lambda s: caller_card(s, call_id, caller), 1.0)
+        except Exception:  # noqa: BLE001 - a nicety: no database, no stickiness and no pop
+            return CallerFacts()
+        pop = card.screen_pop
+        return CallerFacts(
+            last_operator=card.last_operator, customer=card.customer_code,
+            open_requests=len(pop.open_requests) if pop else 0,
+            late_requests=sum(r.overdue_by_s > 0 for r in pop.open_requests) if pop else 0,
+            earlier_calls=len(pop.calls) if pop else 0, looked_up=True)
+
+    async def screen_pop(self, who: str) -> dict[str, Any]:
+        """The screen pop for an operator's current (or last) call, or for a caller number."""
+        from records.calls import caller_card
+
+        call_id, caller, display = "", re.sub(r"[^0-9+]", "", who)[:20], ""
+        if who in self.agents:
+            status = await self.acd.live.agent(who)
+            if not status.call_id:
+                return {"error": f"{who} has no call"}
+            call = await self.acd.live.call(status.call_id)
+            call_id, caller, display = status.call_id, call.get("caller", ""), call.get(
+                "display", "")
+        elif not caller:
+            return {"error": f"{who!r} is neither an operator nor a phone number"}
+        try:
+            card = await self.store.run(lambda s: caller_card(s, call_id, caller), 5.0)
+        except Exception as exc:  # noqa: BLE001 - no database: say so
+            return {"error": f"the records cannot be read ({type(exc).__name__})"}
+        pop = card.screen_pop
+        return {
+            "call": call_id or None, "caller": caller, "display": display or None,
+            "customer": card.customer_code, "last_operator": card.last_operator,
+            "calls": [{"started_at": c.started_at.isoformat(), "outcome": c.outcome,
+                       "operator": c.operator, "wrap_up_code": c.wrap_up_code}
+                      for c in (pop.calls if pop else ())],
+            "open_requests": [{"number": r.number, "type": r.type, "status": r.status,
+                               "deadline_at": r.deadline_at.isoformat(),
+                               "overdue_by_s": round(r.overdue_by_s),
+                               "district": r.district_company_name}
+                              for r in (pop.open_requests if pop else ())],
+        }
 
     async def lines_in_use(self) -> int | None:
         if self.ami.state is not ClientState.CONNECTED:
@@ -274,6 +320,8 @@ class Controller:
                     "stats": await self.acd.live.stats(),
                     "waiting": [c.call_id for c in await self.acd.live.waiting()],
                 }).encode() + b"\n")
+            elif len(words) == 2 and words[0] == "pop":
+                writer.write(json.dumps(await self.screen_pop(words[1])).encode() + b"\n")
             elif words == ["agents"]:
                 rows = [{"agent": a.agent_id, "state": a.state.value,
                          "pause_reason": a.pause_reason, "call": a.call_id}
@@ -286,6 +334,21 @@ class Controller:
             pass
         finally:
             writer.close()
+
+
+async def _bounded(what: str, work: Awaitable[Any], timeout: float) -> None:
+    """Await ``work`` for at most ``timeout`` seconds, then go on without it (logging where
+    it was stuck). Unlike ``wait_for``, never waits for the cancelled work to give up."""
+    task = asyncio.ensure_future(work)
+    done, _ = await asyncio.wait({task}, timeout=timeout)
+    if not done:
+        where = "".join(f"\n  {frame.f_code.co_filename}:{frame.f_lineno} "
+                        f"{frame.f_code.co_name}" for frame in task.get_stack())
+        log.error("stopping: %s took longer than %g s; going on without it%s", what, timeout,
+                  where)
+        task.cancel()
+    elif not task.cancelled() and task.exception() is not None:
+        log.error("stopping: %s failed (%s)", what, task.exception())
 
 
 def run(settings: Settings) -> int:

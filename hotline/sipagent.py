@@ -180,6 +180,20 @@ class _Phone:
             raise OperatorError("sipp is not installed (Debian package sip-tester)")
         return sipp
 
+    def _messages(self) -> str:
+        """SIPp's trace of the SIP messages so far (``-trace_msg``)."""
+        log = Path(self._folder or "/nonexistent") / "messages.log"
+        return log.read_text(errors="replace") if log.exists() else ""
+
+    def invites(self) -> int:
+        """How many calls reached this phone so far."""
+        return self._messages().count("INVITE sip:")
+
+    def caller_ids(self) -> list[str]:
+        """The From header of each call offered so far: what the phone's screen shows."""
+        return re.findall(r"^INVITE sip:[^\n]*\n(?:[^\n]+\n)*?From:\s*([^\r\n]*)",
+                          self._messages(), re.MULTILINE)
+
     def stop(self) -> int | None:
         """Switch the phone off (its folder goes too); SIPp's exit status, if it ran."""
         if self._process is None:
@@ -234,7 +248,8 @@ class SippOperator(_Phone):
         self._process = subprocess.Popen(
             [sipp, *common, "-sf", str(folder / "phone.xml"),
              "-mp", str(free_port(0, "127.0.0.1", socket.SOCK_DGRAM)),
-             "-timeout", f"{int(self.wait_s)}s", "-default_behaviors", "all,-bye"],
+             "-timeout", f"{int(self.wait_s)}s", "-default_behaviors", "all,-bye",
+             "-trace_msg", "-message_file", str(folder / "messages.log")],
             cwd=folder, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
 
 
@@ -264,9 +279,3 @@ class SippCallee(_Phone):
              "-default_behaviors", "all,-bye"],
             cwd=self._folder, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
 
-    def invites(self) -> int:
-        """How many calls reached this phone so far."""
-        log = Path(self._folder or "/nonexistent") / "messages.log"
-        if not log.exists():
-            return 0
-        return log.read_text(errors="replace").count("INVITE sip:")

@@ -4,6 +4,7 @@ and completed from Asterisk's call journal (which also covers calls the controll
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
@@ -11,7 +12,9 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from .models import Call
+from .lookups import screen_pop
+from .models import Call, Customer
+from .results import Found, ScreenPop
 
 #: Outcomes of a call. ``in_progress`` only while the call is up.
 OUTCOMES = (
@@ -131,3 +134,21 @@ def last_operator(session: Session, caller_number: str) -> str | None:
         select(Call.operator).where(Call.caller_number == caller_number,
                                     Call.operator.is_not(None))
         .order_by(Call.started_at.desc()).limit(1))
+
+
+@dataclass(frozen=True)
+class CallerCard:
+    """What the records say of a caller being put through to an operator."""
+    last_operator: str | None     # who served them last (sticky routing)
+    customer_code: str | None     # the customer the IVR identified on this call
+    screen_pop: ScreenPop | None  # their earlier calls and open requests
+
+
+def caller_card(session: Session, call_id: str, caller_number: str) -> CallerCard:
+    """The caller's card for the ACD: by this call's identified customer and by number."""
+    customer_id = session.scalar(select(Call.customer_id).where(Call.call_id == call_id))
+    code = (session.scalar(select(Customer.code).where(Customer.id == customer_id))
+            if customer_id is not None else None)
+    pop = screen_pop(session, caller_number, customer_id, current_call=call_id)
+    return CallerCard(last_operator(session, caller_number), code,
+                      pop.value if isinstance(pop, Found) else None)

@@ -171,7 +171,7 @@ def _screen_pop(last: int) -> Any:
                     cast(null(), Integer).label("e"), null().label("f"), null().label("g"))
              .where(or_(Call.caller_number == bindparam("number"),
                         Call.customer_id == bindparam("customer_id")),
-                    Call.outcome != "in_progress")
+                    Call.outcome != "in_progress", Call.call_id != bindparam("current"))
              .order_by(Call.started_at.desc()).limit(last).subquery())
     requests = (select(literal("request").label("kind"), Request.created_at.label("at"),
                        Request.number.label("a"), Request.type.label("b"),
@@ -245,16 +245,19 @@ def request_by_number(session: Session, text: str, now: datetime | None = None
 
 
 def screen_pop(session: Session, caller_number: str, customer_id: int | None = None,
-               last: int = 5, now: datetime | None = None) -> Result[ScreenPop]:
-    """What the operator sees at pickup: the caller's last calls and open requests (one
-    UNION ALL query over both, newest first)."""
+               last: int = 5, now: datetime | None = None, current_call: str = ""
+               ) -> Result[ScreenPop]:
+    """What the operator sees at pickup: the caller's last calls (not ``current_call``, the
+    one being put through) and open requests (one UNION ALL query over both, newest first)."""
     phone = phone_number(caller_number)
     number = phone if isinstance(phone, str) else re.sub(r"[^0-9+]", "", caller_number)[:20]
     if not number and customer_id is None:
         return Invalid("caller", "no caller number and no customer")
     now = now or utcnow()
     rows = session.execute(_screen_pop(last), {
-        "number": number or "\0", "customer_id": -1 if customer_id is None else customer_id,
+        # "-" is no phone number and no call id (a NUL byte would be refused by PostgreSQL)
+        "number": number or "-", "customer_id": -1 if customer_id is None else customer_id,
+        "current": current_call or "-",
     }).all()
     call_rows = sorted((r for r in rows if r.kind == "call"), key=lambda r: r.at, reverse=True)
     request_rows = sorted((r for r in rows if r.kind == "request"), key=lambda r: r.d)

@@ -6,7 +6,7 @@
 #   chroot-mounts.sh up   ROOT DIR   # bind DIR to ROOT/DIR (mkdir -p), mount dev, dev/pts, proc
 #   chroot-mounts.sh down ROOT DIR   # unmount ROOT/DIR, ROOT/proc, ROOT/dev/pts, ROOT/dev
 #
-# Both are idempotent (mountpoint -q decides). Every mount made here is marked private so that
+# Both are idempotent (mountpoint -q decides) and serialised per chroot (flock). Every mount made here is marked private so that
 # nothing propagates back to the host when / is a shared mount (systemd's default).
 # Stop every process running inside the chroot before `down`, or the unmount reports "busy".
 set -euo pipefail
@@ -97,6 +97,12 @@ down() {
   unmount "$root/dev/pts"
   unmount "$root/dev"
 }
+
+# One up or down at a time per chroot: hotline instances start and stop side by side (the
+# tests run several), and a `down` that finds no other folder bound must not unmount /proc
+# while another instance's `up` has just found it mounted.
+exec 9>"$root/.chroot-mounts.lock"
+flock 9
 
 case $cmd in
   up) up ;;

@@ -5,6 +5,7 @@ caller noticing; a caller who leaves stops the ring."""
 from __future__ import annotations
 
 import contextlib
+import re
 import time
 from collections.abc import Iterator
 
@@ -55,6 +56,45 @@ def test_the_caller_joins_only_the_operator_who_answered(hotline: Hotline) -> No
         assert agent(hotline, "op08")["state"] in ("wrap_up", "available")
         hotline.wait_until(lambda: agent(hotline, "op08").get("state") == "available", 20,
                            "op08 free after the wrap-up")
+
+
+def test_the_operator_sees_who_calls_on_the_phone_and_in_the_screen_pop(
+        hotline: Hotline) -> None:
+    """A known caller who asks for an operator: the operator's phone shows the queue, the
+    customer the IVR identified and their open request; the full screen pop lists the request
+    and the caller's earlier calls, not the one being put through."""
+    from .test_acd_routing import in_background
+
+    with operators(hotline, talk_s=8.0, op10="now") as phones:
+        (earlier,) = hotline.call("0", caller=DEMO.caller_known, delay_ms=6000, wait_s=40)
+        assert earlier is not None and earlier["operator"] == "op10"
+        hotline.wait_until(lambda: agent(hotline, "op10").get("state") == "available", 20,
+                           "op10 free after the first call")
+        _, thread = in_background(hotline, keys="0", caller=DEMO.caller_known, delay_ms=6000)
+        try:
+            hotline.wait_until(lambda: agent(hotline, "op10").get("state") == "on_call", 40,
+                               "op10 on the second call")
+            pop = processes.controller_request(hotline.settings, "pop op10")
+        finally:
+            thread.join(60)
+        shown = phones["op10"].caller_ids()
+    assert pop["customer"] == DEMO.customer_code, pop
+    assert pop["call"] and pop["call"] != earlier["call_id"]
+    assert DEMO.request_number in [r["number"] for r in pop["open_requests"]]
+    assert [c["operator"] for c in pop["calls"]][:1] == ["op10"]  # the earlier call, not this
+    assert len(shown) == 2, shown
+    pattern = (rf'"general {DEMO.customer_code} (\d+) open(?: \d+ late)?(?: (\d+) calls?)?" '
+               rf"<sip:{DEMO.caller_known}@")
+    first, second = (re.match(pattern, line) for line in shown)
+    assert first and second, shown
+    assert int(second[1]) == int(first[1]) == len(pop["open_requests"])
+    assert int(second[2]) == int(first[2] or 0) + 1  # the first call, seen on the second
+    by_number = processes.controller_request(hotline.settings, f"pop {DEMO.caller_known}")
+    assert by_number["call"] is None
+    assert [r["number"] for r in by_number["open_requests"]] == \
+        [r["number"] for r in pop["open_requests"]]
+    assert processes.controller_request(hotline.settings, "pop nobody") == {
+        "error": "'nobody' is neither an operator nor a phone number"}
 
 
 def test_an_operator_who_does_not_answer_is_skipped(hotline: Hotline) -> None:

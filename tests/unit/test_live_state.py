@@ -11,7 +11,7 @@ import pytest
 from redis.asyncio import Redis
 
 from acd.decision import Policy, WaitingCall, decide
-from acd.live import LiveState
+from acd.live import CALL_TTL_S, LiveState
 from acd.states import AgentState, AgentStateError, Event
 
 
@@ -64,8 +64,11 @@ async def test_a_call_is_stored_once_and_moves_only_from_the_state_expected(
         redis: Redis) -> None:
     live = LiveState(redis)
     call = WaitingCall("c1", ("outage",), "vi", 0, 2.0)
-    assert await live.add_call(call, channel="PJSIP/trunk-1", caller="0909000111")
+    assert await live.add_call(call, channel="PJSIP/trunk-1", caller="0909000111",
+                               display="outage new caller")
     assert not await live.add_call(call, channel="PJSIP/trunk-1")  # a second controller
+    assert (await live.call("c1"))["display"] == "outage new caller"  # the first one's
+    assert 0 < await redis.ttl(live._call_key("c1")) <= CALL_TTL_S  # gone in time, not kept
     assert await live.waiting_count() == 1
     await live.decline("c1", "op03")
     await live.decline("c1", "op01")

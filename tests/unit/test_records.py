@@ -13,7 +13,14 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from records import lookups, requests
-from records.calls import close_call, open_call
+from records.calls import (
+    CallerCard,
+    caller_card,
+    close_call,
+    open_call,
+    set_customer,
+    set_queue_result,
+)
 from records.database import make_engine, make_sessions
 from records.errors import IllegalTransition, RequestError
 from records.models import (
@@ -295,3 +302,37 @@ def test_screen_pop_shows_last_calls_and_open_requests(session: Session) -> None
     assert [c.started_at for c in pop.calls] == [NOW - timedelta(days=d) for d in (1, 2, 3, 4, 5)]
     assert [r.number for r in pop.open_requests] == [created.number]
     assert pop.open_requests[0].district_company_name == "Công ty Điện lực Sài Gòn"
+
+
+def test_a_caller_card_has_the_identified_customer_and_leaves_out_the_call_itself(
+        session: Session) -> None:
+    open_call(session, call_id="18000.1", caller_number="0909123456",
+              started_at=NOW - timedelta(days=2))
+    set_customer(session, "18000.1", 1)
+    close_call(session, "18000.1", outcome="queued", path=[])
+    set_queue_result(session, "18000.1", "op07", 12.0)
+    # today the same customer calls from another phone and keys their code in the IVR
+    open_call(session, call_id="18000.2", caller_number="0912000000", started_at=NOW)
+    set_customer(session, "18000.2", 1)
+    close_call(session, "18000.2", outcome="queued", path=[])
+    late = requests.create(session, DEFAULT_RULES, request_type="outage_report", actor="ivr",
+                           customer_id=1, now=NOW - timedelta(days=30))
+    card = caller_card(session, "18000.2", "0912000000")
+    assert card.customer_code == "PE01000000001"
+    assert card.last_operator is None  # sticky routing goes by number: nobody served this one
+    assert card.screen_pop is not None
+    assert [c.operator for c in card.screen_pop.calls] == ["op07"]  # by customer, not today's
+    assert [r.number for r in card.screen_pop.open_requests] == [late.number]
+    assert card.screen_pop.open_requests[0].overdue_by_s > 0
+    assert caller_card(session, "18000.3", "0909123456").last_operator == "op07"
+
+
+def test_a_caller_card_without_a_number_or_a_customer_is_empty(session: Session) -> None:
+    open_call(session, call_id="18001.1", caller_number="", started_at=NOW)
+    card = caller_card(session, "18001.1", "")
+    assert card == CallerCard(last_operator=None, customer_code=None, screen_pop=None)
+    open_call(session, call_id="18001.2", caller_number="", started_at=NOW)
+    set_customer(session, "18001.2", 2)  # anonymous, but keyed a code: found by customer
+    card = caller_card(session, "18001.2", "")
+    assert card.customer_code == "PE02000000002"
+    assert card.screen_pop is not None and card.screen_pop.calls == ()
