@@ -40,7 +40,7 @@ Dial in:
   {cli} call {settings.hotline_number} --keys "2"      a real call (SIPp): the demo caller's bill
   {cli} call {settings.hotline_number} --keys "1"      planned power cuts; "0" an operator
   a softphone: account  caller  password  {settings.caller_password}
-               server   {host}:{settings.sip_port} (UDP), then dial {settings.hotline_number}
+               server   {host}:{settings.sip_port} (UDP or TCP), then dial {settings.hotline_number}
   operators:   op01..op{settings.operator_count:02d} (passwords in {settings.runtime / 'hotline.json'}),
                dial *21 to log in; or {cli} agents login op08
   {cli} calls --last 5      the call records

@@ -66,14 +66,17 @@ def _bindable(port: int, host: str, kinds: tuple[int, ...]) -> bool:
     return True
 
 
-def free_port(preferred: int = 0, host: str = "127.0.0.1", kind: int = socket.SOCK_STREAM) -> int:
-    """``preferred`` when it is free on ``host`` (TCP or UDP), otherwise a spare free port.
+def free_port(preferred: int = 0, host: str = "127.0.0.1", kind: int = socket.SOCK_STREAM,
+              *, both: bool = False) -> int:
+    """``preferred`` when it is free on ``host`` (TCP or UDP, or both when ``both``: SIP listens
+    on both), otherwise a spare free port.
 
     A spare port is free for both TCP and UDP and lies outside the kernel's ephemeral range
     (see ``_SPARE_LOW``); consecutive calls in one process never return the same spare port
     until the whole block has been walked.
     """
-    if preferred and _bindable(preferred, host, (kind,)):
+    kinds = (socket.SOCK_STREAM, socket.SOCK_DGRAM) if both else (kind,)
+    if preferred and _bindable(preferred, host, kinds):
         return preferred
     for _ in range(_BLOCK):
         port = next(_spare)
@@ -193,7 +196,7 @@ def load_or_create(runtime: Path, **overrides: object) -> Settings:
     else:
         settings = Settings(runtime=runtime, **overrides)  # type: ignore[arg-type]
         if "sip_port" not in overrides:
-            settings.sip_port = free_port(5060, settings.sip_bind, socket.SOCK_DGRAM)
+            settings.sip_port = free_port(5060, settings.sip_bind, both=True)
         for name, preferred in (("ami_port", 5038), ("agi_port", 4573), ("redis_port", 6390)):
             if name not in overrides:
                 setattr(settings, name, free_port(preferred))

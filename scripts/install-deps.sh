@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Install what the hotline needs on Debian 12, idempotently:
 #   Asterisk (>= 16; from the bullseye suite, pinned low, on the mirror this machine already uses),
-#   SIPp (sip-tester), redis-server, PostgreSQL, espeak-ng, sox, python3-venv.
+#   SIPp (sip-tester), baresip (a third-party softphone the tests use as an operator),
+#   redis-server, PostgreSQL, espeak-ng, sox, python3-venv.
 # Services are never auto-started by apt: the project starts its own private instances.
 set -euo pipefail
 
@@ -46,7 +47,7 @@ no_autostart() {
 updated=0
 apt_update() { if [ "$updated" = 0 ]; then $SUDO apt-get update -qq; updated=1; fi; }
 
-want=(sip-tester redis-server espeak-ng sox libsox-fmt-mp3 postgresql python3-venv)
+want=(sip-tester baresip-core redis-server espeak-ng sox libsox-fmt-mp3 postgresql python3-venv)
 missing=()
 for p in "${want[@]}"; do have_pkg "$p" || missing+=("$p"); done
 

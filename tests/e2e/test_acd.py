@@ -15,6 +15,7 @@ from hotline import processes
 from hotline.sipagent import SippOperator
 from records.demo import DEMO
 
+from .baresip import Baresip
 from .conftest import Hotline
 
 pytestmark = pytest.mark.e2e
@@ -56,6 +57,27 @@ def test_the_caller_joins_only_the_operator_who_answered(hotline: Hotline) -> No
         assert agent(hotline, "op08")["state"] in ("wrap_up", "available")
         hotline.wait_until(lambda: agent(hotline, "op08").get("state") == "available", 20,
                            "op08 free after the wrap-up")
+
+
+@pytest.mark.parametrize("transport", ["udp", "tcp"])
+def test_a_third_party_softphone_takes_calls_over_udp_or_tcp(hotline: Hotline,
+                                                              transport: str) -> None:
+    """baresip (not SIPp) as operator op14: registers with digest auth, logs in by dialling
+    nothing (the command line does it), answers; over TCP Asterisk calls it on the connection
+    the phone opened."""
+    settings = hotline.settings
+    with Baresip("op14", settings.operator_passwords["op14"], "127.0.0.1", settings.sip_port,
+                 transport) as phone:
+        try:
+            assert processes.controller_request(settings, "agent op14 login")["state"] == \
+                "available"
+            (record,) = hotline.call("0", caller="0909000666", delay_ms=6000, wait_s=40,
+                                     hangup_after_s=14.0)
+        finally:
+            processes.controller_request(settings, "agent op14 logout")
+        assert phone.established() == ["sip:0909000666@127.0.0.1"]
+    assert record is not None and record["operator"] == "op14"
+    assert record["queue_status"] == "ANSWERED"
 
 
 def test_the_operator_sees_who_calls_on_the_phone_and_in_the_screen_pop(
