@@ -160,6 +160,17 @@ def answer_scenario(answer: str, talk_s: float | None) -> str:
 """
 
 
+def switch_off(process: subprocess.Popen[bytes], grace_s: float = 10) -> None:
+    """Stop a phone process: SIGTERM, then SIGKILL after ``grace_s``."""
+    if process.poll() is None:
+        process.terminate()
+        try:
+            process.wait(grace_s)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
+
+
 class _Phone:
     """What every SIPp phone here shares: the answer mode, the sipp binary, stopping."""
 
@@ -198,13 +209,7 @@ class _Phone:
         """Switch the phone off (its folder goes too); SIPp's exit status, if it ran."""
         if self._process is None:
             return None
-        if self._process.poll() is None:
-            self._process.terminate()
-            try:
-                self._process.wait(10)
-            except subprocess.TimeoutExpired:
-                self._process.kill()
-                self._process.wait()
+        switch_off(self._process)
         if self._folder:
             shutil.rmtree(self._folder, ignore_errors=True)
         return self._process.returncode

@@ -14,6 +14,8 @@ import time
 from pathlib import Path
 from typing import Self
 
+from hotline.sipagent import switch_off
+
 CONFIG = """\
 poll_method		epoll
 sip_listen		127.0.0.1:0
@@ -74,11 +76,6 @@ class Baresip:
         return re.findall(r"Call established: (\S+)", self.log())
 
     def __exit__(self, *_: object) -> None:
-        if self._process is not None and self._process.poll() is None:
-            self._process.terminate()
-            try:
-                self._process.wait(10)
-            except subprocess.TimeoutExpired:
-                self._process.kill()
-                self._process.wait()
+        if self._process is not None:
+            switch_off(self._process)
         shutil.rmtree(self.folder, ignore_errors=True)
