@@ -289,9 +289,16 @@ def up(settings: Settings, *, progress: bool = True, demo: bool = False) -> None
 
 
 def down(settings: Settings) -> None:
-    stop_controller(settings)
-    stop_asterisk(settings)
-    stop_redis(settings)
+    """Stop the controller, Asterisk and Redis: each is tried even when an earlier one fails
+    (then the first failure is raised), so nothing is left running behind a failed step."""
+    failures: list[Exception] = []
+    for stop in (stop_controller, stop_asterisk, stop_redis):
+        try:
+            stop(settings)
+        except Exception as exc:  # noqa: BLE001 - raised below, after the other steps
+            failures.append(exc)
+    if failures:
+        raise failures[0]
 
 
 def load_demo_data(settings: Settings, *, customers: int = 2000, progress: bool = True) -> None:
