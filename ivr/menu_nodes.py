@@ -252,11 +252,9 @@ class NodeReader(ItemReader, ConditionReader):
             if gap is not None:
                 values["inter_digit_ms"] = gap
         if "validate" in raw:
-            if raw["validate"] not in VALIDATORS:
-                self.problem(raw, f"{label}: validate is one of {', '.join(VALIDATORS)}",
-                             "validate")
-            else:
-                values["validate"] = raw["validate"]
+            chosen = self.choice(raw, "validate", VALIDATORS, label)
+            if chosen is not None:
+                values["validate"] = chosen
         store = self.text(raw, label, "store", required=True)
         if store is not None and not re.fullmatch(r"[a-z_][a-z0-9_]*", store):
             self.problem(raw, f"{label}: 'store' is a variable name such as customer_code",
@@ -356,16 +354,12 @@ class NodeReader(ItemReader, ConditionReader):
             if priority is not None:
                 values["priority"] = priority
         if "language" in raw:
-            if raw["language"] not in self.languages:
-                self.problem(raw, f"{label}: language is one of {', '.join(self.languages)}",
-                             "language")
-            else:
-                values["language"] = raw["language"]
+            chosen = self.choice(raw, "language", self.languages, label)
+            if chosen is not None:
+                values["language"] = chosen
 
     def kind_hangup(self, raw: CommentedMap, label: str, values: dict[str, Any]) -> None:
         if "outcome" in raw:
-            if raw["outcome"] not in OUTCOMES:
-                self.problem(raw, f"{label}: outcome is one of {', '.join(OUTCOMES)}",
-                             "outcome")
-            else:
-                values["outcome"] = raw["outcome"]
+            chosen = self.choice(raw, "outcome", OUTCOMES, label)
+            if chosen is not None:
+                values["outcome"] = chosen

@@ -12,6 +12,7 @@ from __future__ import annotations
 import datetime as dt
 import math
 import re
+from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
@@ -125,6 +126,14 @@ class Reader:
         if value is None or not low <= value <= high:
             self.problem(raw, f"{label}: bad duration {raw[name]!r} for {name!r} (write e.g. "
                          f"5s or 1500ms, between {low / 1000:g}s and {high / 1000:g}s)", name)
+            return None
+        return value
+
+    def choice(self, raw: CommentedMap, name: str, choices: Iterable[str], label: str) -> Any:
+        """``raw[name]`` when it is one of ``choices``; else a problem and None."""
+        value = raw[name]
+        if value not in choices:
+            self.problem(raw, f"{label}: {name} is one of {', '.join(choices)}", name)
             return None
         return value
 
