@@ -3,16 +3,16 @@ VENV ?= .venv
 PYTHON ?= python3
 HOTLINE := $(VENV)/bin/hotline
 
-.PHONY: install deps run stop status test test-unit bench lint
+.PHONY: install deps run stop status test test-unit soak bench lint screenshots
 
 install: deps $(VENV)/.installed
 
 deps:
 	./scripts/install-deps.sh
 
-$(VENV)/.installed: pyproject.toml | deps
+$(VENV)/.installed: pyproject.toml Makefile | deps
 	$(PYTHON) -m venv $(VENV)
-	$(VENV)/bin/pip install -q -e '.[dev]'
+	$(VENV)/bin/pip install -q -e '.[dev,speech]'
 	touch $@
 
 run: install
@@ -26,7 +26,14 @@ status:
 
 test: install
 	./scripts/install-asterisk22.sh
-	$(VENV)/bin/pytest -n 4 --durations=12
+	$(VENV)/bin/pytest -n 4 --durations=12 -m "not soak"
+
+# The long runs: the 1,000-call soak and the repeated fault loops (tests marked soak); -rP shows
+# what each printed (its figures) in the summary, xdist keeping it otherwise.
+soak: install
+	./scripts/install-asterisk22.sh
+	HOTLINE_SOAK_CALLS=1000 $(VENV)/bin/pytest -n 2 -rP tests/e2e/test_soak.py
+	$(VENV)/bin/pytest -n 2 -rP -m soak || [ $$? = 5 ]  # 5: no test marked soak
 
 test-unit: $(VENV)/.installed
 	$(VENV)/bin/pytest tests/unit
@@ -36,7 +43,15 @@ bench: install
 	$(VENV)/bin/python -m bench.records_lookups
 	$(VENV)/bin/python -m bench.ivr_latency
 	$(VENV)/bin/python -m bench.acd_decision
+	$(VENV)/bin/python -m bench.acd_simulation
+	$(VENV)/bin/python -m bench.desk_pop
+	$(VENV)/bin/python -m bench.speech_rtf
 	$(VENV)/bin/python -m bench.acd_latency $$([ "$$(id -u)" = 0 ] || echo --no-wire)
+
+# Pictures of the web pages (login, an operator's desk with a ringing caller, a search), in
+# var/screenshots/: headless Chromium on a private Redis and records, no Asterisk needed.
+screenshots: install
+	$(VENV)/bin/python -m tests.screenshots var/screenshots
 
 lint: $(VENV)/.installed
 	$(VENV)/bin/ruff check .

@@ -17,11 +17,30 @@ from pathlib import Path
 from typing import Any
 
 from ruamel.yaml import YAML
-from ruamel.yaml.comments import CommentedMap
+from ruamel.yaml.comments import CommentedMap, CommentedSeq
 from ruamel.yaml.error import MarkedYAMLError
 
 _NAME = re.compile(r"op[0-9]{2,3}")
 _SKILL = re.compile(r"[a-z][a-z0-9_]*")
+# Between the skills of a call in the dialplan (HOTLINE_SKILLS, then the AcdJoin UserEvent's
+# AcdSkills header): not a comma, which Asterisk splits application arguments on. Skill names
+# are identifiers, so a space cannot occur in one.
+SKILL_SEPARATOR = " "
+
+
+def join_skills(skills: tuple[str, ...] | list[str]) -> str:
+    """The skills of a call as the dialplan carries them."""
+    return SKILL_SEPARATOR.join(skills)
+
+
+def split_skills(text: str) -> tuple[str, ...]:
+    """The skills the dialplan carried (:func:`join_skills`), in order, without duplicates;
+    anything that is not a skill name is left out."""
+    found: list[str] = []
+    for word in text.split():
+        if _SKILL.fullmatch(word) and word not in found:
+            found.append(word)
+    return tuple(found)
 
 
 class AgentsError(Exception):
@@ -52,7 +71,7 @@ def read_file(path: Path) -> tuple[Any, Callable[..., str]]:
     def at(mapping: Any, key: Any, of_key: bool = False) -> str:
         """Where the value of ``key`` is (or the key itself, ``of_key``)."""
         try:
-            if isinstance(mapping, list):  # a sequence: the item's own position
+            if isinstance(mapping, CommentedSeq):  # a sequence: the item's own position
                 line, column = mapping.lc.item(key)
             elif key in mapping and not of_key:
                 line, column = mapping.lc.value(key)

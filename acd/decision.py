@@ -191,36 +191,65 @@ def _tie_end(ordered: list[WaitingCall], start: int) -> int:
     return end
 
 
+# A decision reads a skill's levels from every free operator for the first few skills its
+# callers need, and builds the index of every operator's skills (one pass over what each
+# operator has) once more are needed. One caller joining with operators free (the commonest
+# decision) needs one skill; a shift starting with a long queue needs them all.
+# bench/acd_simulation.py and bench/acd_decision.py measure the two.
+_READ_SKILLS = 3
+
+
 class _Pool:
-    """The free operators of one decision as bit masks, built once and looked up per call."""
+    """The free operators of one decision as bit masks, made the first time a caller needs
+    them (a language's speakers, a skill's levels) and looked up per call."""
 
     def __init__(self, ranked: list[FreeAgent]) -> None:
         self.ranked = ranked
         self.everyone = (1 << len(ranked)) - 1
-        self.speakers: dict[str, int] = {}
-        self.explicit: dict[str, dict[int, int]] = {}
-        for index, agent in enumerate(ranked):
-            bit = 1 << index
-            for language in agent.languages:
-                self.speakers[language] = self.speakers.get(language, 0) | bit
-            for skill, level in agent.skills.items():
-                by_level = self.explicit.setdefault(skill, {})
-                by_level[level] = by_level.get(level, 0) | bit
+        self._speakers: dict[str, int] = {}
+        self._explicit: dict[str, dict[int, int]] | None = None
         self._levels: dict[str, list[tuple[int, int]]] = {}
         self._at_least: dict[tuple[str, int], int] = {}
+
+    def speakers(self, language: str) -> int:
+        mask = self._speakers.get(language)
+        if mask is None:
+            mask = 0
+            for index, agent in enumerate(self.ranked):
+                if language in agent.languages:
+                    mask |= 1 << index
+            self._speakers[language] = mask
+        return mask
 
     def levels(self, skill: str) -> list[tuple[int, int]]:
         """(level, operators at that level) for ``skill``, highest first; 0 for those without."""
         levels = self._levels.get(skill)
         if levels is None:
-            by_level = dict(self.explicit.get(skill, {}))
-            without = self.everyone
-            for mask in by_level.values():
-                without &= ~mask
-            if without:
-                by_level[0] = by_level.get(0, 0) | without
+            by_level: dict[int, int] = {}
+            if self._explicit is None and len(self._levels) < _READ_SKILLS:
+                for index, agent in enumerate(self.ranked):
+                    level = agent.skills.get(skill, 0)
+                    by_level[level] = by_level.get(level, 0) | 1 << index
+            else:
+                by_level.update(self._index().get(skill, {}))
+                without = self.everyone
+                for mask in by_level.values():
+                    without &= ~mask
+                if without:
+                    by_level[0] = by_level.get(0, 0) | without
             levels = self._levels[skill] = sorted(by_level.items(), reverse=True)
         return levels
+
+    def _index(self) -> dict[str, dict[int, int]]:
+        """skill -> level -> operators, from every operator's skills."""
+        if self._explicit is None:
+            self._explicit = {}
+            for index, agent in enumerate(self.ranked):
+                bit = 1 << index
+                for skill, level in agent.skills.items():
+                    by_level = self._explicit.setdefault(skill, {})
+                    by_level[level] = by_level.get(level, 0) | bit
+        return self._explicit
 
     def at_least(self, skill: str, minimum: int) -> int:
         mask = self._at_least.get((skill, minimum))
@@ -235,7 +264,7 @@ class _Pool:
     def eligible(self, skills: tuple[str, ...], language: str, minimum: int,
                  any_skill: bool) -> int:
         """The operators :func:`score` accepts for these needs."""
-        mask = self.speakers.get(language, 0)
+        mask = self.speakers(language)
         if not any_skill:
             for skill in skills:
                 mask &= self.at_least(skill, minimum)

@@ -1,10 +1,16 @@
 """The ACD's live state in Redis, shared by every controller (redis-py asyncio).
 
-    acd:agent:<id>   hash  the operator's AgentStatus (acd.states)
+    acd:agent:<id>   hash  the operator's AgentStatus (acd.states), in wrap-up with its end
     acd:agents       set   every operator ever seen
     acd:call:<id>    hash  a waiting call: skills, language, priority, joined_at, sticky, state,
-                           agent, channel
+                           agent, channel, caller, display (the screen pop on the phone),
+                           pop_until (offered to nobody before, unless the pop came)
     acd:waiting      zset  waiting call ids by the time they joined
+    acd:callbacks:<number>  zset  calls holding one of the number's callbacks this hour (id ->
+                           when): offered ones while they wait, granted ones for the hour
+    acd:events       channel  every change of an operator's state, as JSON (see
+                           :func:`agent_event`), published with the change: the web desk
+                           follows it live
 
 Operators change state only through :meth:`LiveState.apply`, which runs the pure state machine
 under an optimistic transaction (WATCH/MULTI, retried on conflict), and a reservation is one Lua
@@ -15,6 +21,7 @@ nothing changes. So two controllers on one Redis can never reserve the same oper
 from __future__ import annotations
 
 import dataclasses
+import json
 import time
 from typing import Any
 
@@ -41,12 +48,56 @@ if ARGV[3] == '1' then redis.call('ZREM', KEYS[2], ARGV[4]) end
 return 1
 """
 
+FACTS = """
+if redis.call('EXISTS', KEYS[1]) == 0 then return 0 end
+redis.call('HSET', KEYS[1], 'sticky', ARGV[1], 'display', ARGV[2], 'pop_until', '0')
+return 1
+"""
+
+REQUEUE = """
+if redis.call('HGET', KEYS[1], 'state') ~= 'connected' or
+   redis.call('HGET', KEYS[1], 'agent') ~= ARGV[2] then return 0 end
+redis.call('HSET', KEYS[1], 'state', 'waiting', 'agent', '', 'skills', ARGV[3],
+           'joined_at', ARGV[4], 'not_before', ARGV[5], 'declined', ARGV[2],
+           'sticky', '', 'transferred_by', ARGV[2])
+redis.call('ZADD', KEYS[2], ARGV[4], ARGV[1])
+return 1
+"""
+
 RESERVE = """
 if redis.call('HGET', KEYS[1], 'state') ~= 'available' then return 0 end
 local call = redis.call('HGET', KEYS[2], 'state')
 if call ~= 'waiting' and call ~= 'callback' then return -1 end
 redis.call('HSET', KEYS[1], 'state', 'reserved', 'since', ARGV[3], 'call_id', ARGV[1])
 redis.call('HSET', KEYS[2], 'state', 'offered', 'agent', ARGV[2], 'offered_from', call)
+return 1
+"""
+
+
+# One of a caller number's callbacks for a call (the toll-fraud limit): the number's zset holds
+# the calls that took one in the last window. A call holds its place while it may still become
+# a callback (waiting, or an operator ringing) or once it is one (callback_granted); offers the
+# caller never took (served, hung up, overflowed) give theirs back here, lazily. The call
+# hashes are read by the prefix in ARGV (a single Redis, not a cluster).
+HOLD_CALLBACK = """
+local key = KEYS[1]
+local now, window, limit = tonumber(ARGV[2]), tonumber(ARGV[3]), tonumber(ARGV[4])
+local this = ARGV[5] .. ARGV[1]
+if redis.call('EXISTS', this) == 0 then return -1 end
+redis.call('ZREMRANGEBYSCORE', key, '-inf', now - window)
+if redis.call('ZSCORE', key, ARGV[1]) then return 1 end
+for _, id in ipairs(redis.call('ZRANGE', key, 0, -1)) do
+  local call = ARGV[5] .. id
+  local state = redis.call('HGET', call, 'state')
+  if redis.call('HGET', call, 'callback_granted') ~= '1' and state ~= 'waiting'
+      and state ~= 'offered' then
+    redis.call('ZREM', key, id)
+  end
+end
+if redis.call('ZCARD', key) >= limit then return 0 end
+redis.call('ZADD', key, now, ARGV[1])
+redis.call('EXPIRE', key, math.ceil(window))
+redis.call('HSET', this, 'callback_number', ARGV[6])
 return 1
 """
 
@@ -69,10 +120,20 @@ def _decode(agent_id: str, raw: dict[str, str]) -> AgentStatus:
                            raw.get("idle_since") or 0), pause_reason=text("pause_reason"),
                        pending_pause=text("pending_pause"),
                        missed_offers=int(raw.get("missed_offers") or 0),
-                       call_id=text("call_id"), wrap_up_code=text("wrap_up_code"))
+                       call_id=text("call_id"), wrap_up_code=text("wrap_up_code"),
+                       last_call_id=text("last_call_id"),
+                       wrap_up_until=float(raw.get("wrap_up_until") or 0))
 
 
 CALL_TTL_S = 2 * 86400
+
+
+def agent_event(status: AgentStatus) -> str:
+    """What ``acd:events`` carries for an operator's new state (JSON)."""
+    return json.dumps({"type": "agent", "agent": status.agent_id, "state": status.state.value,
+                       "since": status.since, "pause_reason": status.pause_reason,
+                       "call_id": status.call_id, "last_call_id": status.last_call_id,
+                       "wrap_up_code": status.wrap_up_code})
 
 
 class LiveState:
@@ -82,6 +143,13 @@ class LiveState:
         self._reserve = redis.register_script(RESERVE)
         self._leave = redis.register_script(LEAVE)
         self._move = redis.register_script(MOVE)
+        self._facts = redis.register_script(FACTS)
+        self._requeue = redis.register_script(REQUEUE)
+        self._hold_callback = redis.register_script(HOLD_CALLBACK)
+
+    @property
+    def events_channel(self) -> str:
+        return f"{self.prefix}events"
 
     def _agent_key(self, agent_id: str) -> str:
         return f"{self.prefix}agent:{agent_id}"
@@ -105,8 +173,8 @@ class LiveState:
         return [_decode(agent_id, {_s(k): _s(v) for k, v in raw.items()})
                 for agent_id, raw in zip(ids, rows)]
 
-    async def apply(self, agent_id: str, event: Event, now: float, *, max_missed: int = 3
-                    ) -> AgentStatus:
+    async def apply(self, agent_id: str, event: Event, now: float, *, max_missed: int = 3,
+                    wrap_up_s: float = 0.0) -> AgentStatus:
         """Apply one event to an operator, atomically against other controllers."""
         key = self._agent_key(agent_id)
         while True:
@@ -115,11 +183,13 @@ class LiveState:
                     await pipe.watch(key)
                     raw = await pipe.hgetall(key)
                     current = _decode(agent_id, {_s(k): _s(v) for k, v in raw.items()})
-                    updated = transition(current, event, now, max_missed=max_missed)
+                    updated = transition(current, event, now, max_missed=max_missed,
+                                         wrap_up_s=wrap_up_s)
                     pipe.multi()
                     pipe.delete(key)
                     pipe.hset(key, mapping=_encode(updated))
                     pipe.sadd(f"{self.prefix}agents", agent_id)
+                    pipe.publish(self.events_channel, agent_event(updated))
                     await pipe.execute()
                     return updated
                 except WatchError:
@@ -128,9 +198,10 @@ class LiveState:
     # -- calls ------------------------------------------------------------------------------
 
     async def add_call(self, call: WaitingCall, channel: str = "", caller: str = "",
-                       display: str = "") -> bool:
-        """Store a waiting call (``display``: what the operator's phone will show); False if
-        another controller stored it already."""
+                       display: str = "", pop_until: float = 0.0) -> bool:
+        """Store a waiting call (``display``: what the operator's phone will show; until
+        ``pop_until`` the call is offered to nobody, unless its screen pop comes sooner: see
+        :meth:`set_facts`); False if another controller stored it already."""
         if not await self.redis.hsetnx(self._call_key(call.call_id), "state", "waiting"):
             return False
         await self.redis.hset(self._call_key(call.call_id), mapping={
@@ -138,7 +209,7 @@ class LiveState:
             "skills": ",".join(call.skills), "language": call.language,
             "priority": str(call.priority), "joined_at": repr(call.joined_at),
             "sticky": call.sticky_agent or "", "state": "waiting", "agent": "",
-            "channel": channel, "display": display})
+            "channel": channel, "display": display, "pop_until": repr(pop_until)})
         # a call's hash outlives any wait or callback, then goes: Redis must not grow by one
         # hash per call for ever
         await self.redis.expire(self._call_key(call.call_id), CALL_TTL_S)
@@ -152,8 +223,9 @@ class LiveState:
     async def waiting_count(self) -> int:
         return int(await self.redis.zcard(f"{self.prefix}waiting"))
 
-    async def waiting(self) -> list[WaitingCall]:
-        """Calls waiting (or to be called back), read in one pipelined round trip."""
+    async def waiting(self, ready_at: float | None = None) -> list[WaitingCall]:
+        """Calls waiting (or to be called back), read in one pipelined round trip; with
+        ``ready_at``, only those that may be offered then (not waiting for their screen pop)."""
         ids = [_s(x) for x in await self.redis.zrange(f"{self.prefix}waiting", 0, -1)]
         async with self.redis.pipeline(transaction=False) as pipe:
             for call_id in ids:
@@ -166,6 +238,8 @@ class LiveState:
                 continue
             if float(data.get("not_before") or 0) > time.time():
                 continue  # a callback waiting for its next attempt
+            if ready_at is not None and float(data.get("pop_until") or 0) > ready_at:
+                continue  # its screen pop is on its way
             calls.append(WaitingCall(call_id=call_id, skills=tuple(
                 s for s in data.get("skills", "").split(",") if s), language=data.get(
                     "language", "vi"), priority=int(data.get("priority") or 0),
@@ -173,6 +247,21 @@ class LiveState:
                 sticky_agent=data.get("sticky") or None,
                 declined=frozenset(x for x in data.get("declined", "").split(",") if x)))
         return calls
+
+    async def set_facts(self, call_id: str, sticky: str, display: str) -> bool:
+        """The screen-pop lookup of a call answered: its sticky operator and phone display, and
+        the call may be offered at once. Nothing if the call is gone (False)."""
+        return bool(await self._facts(keys=[self._call_key(call_id)], args=[sticky, display]))
+
+    async def requeue(self, call_id: str, agent_id: str, skills: tuple[str, ...], now: float,
+                      not_before: float) -> bool:
+        """A connected call that ``agent_id`` transfers: back to the queue for ``skills`` (a new
+        wait from ``now``, offered to nobody before ``not_before``, to anyone but that
+        operator first); False, and nothing changes, if the call is not that operator's."""
+        done = await self._requeue(keys=[self._call_key(call_id), f"{self.prefix}waiting"],
+                                   args=[call_id, agent_id, ",".join(skills), repr(now),
+                                         repr(not_before)])
+        return int(done) == 1
 
     async def leave(self, call_id: str, state: str = "gone") -> str | None:
         """Take a call out of the queue; its previous state if this caller won the race (so
@@ -202,6 +291,26 @@ class LiveState:
         await self.redis.expire(f"{self.prefix}once:{key}", 7 * 86400)
         return bool(added)
 
+    async def hold_callback(self, number: str, call_id: str, now: float, *, window_s: float,
+                            limit: int) -> bool | None:
+        """Take one of ``number``'s callbacks for this call (at most ``limit`` calls in any
+        ``window_s``, across controllers); True if it holds one (again: idempotent), False if
+        the number has had its callbacks, None if the call is gone. The number is stored with the call
+        (``callback_number``), the one a callback dials. The call keeps it while it waits or once it is a
+        callback (:meth:`grant_callback`); an offer not taken is given back."""
+        held = await self._hold_callback(keys=[f"{self.prefix}callbacks:{number}"],
+                                         args=[call_id, repr(now), repr(window_s), str(limit),
+                                               f"{self.prefix}call:", number])
+        return None if int(held) < 0 else bool(held)
+
+    async def grant_callback(self, call_id: str, *, granted: bool = True) -> None:
+        """The call becomes a callback: it keeps its hold on the number's callbacks for the
+        hour (``granted=False``: it did not become one after all)."""
+        if granted:
+            await self.redis.hset(self._call_key(call_id), "callback_granted", "1")
+        else:
+            await self.redis.hdel(self._call_key(call_id), "callback_granted")
+
     async def add_attempt(self, call_id: str, entry: str) -> int:
         """Record one callback attempt; returns how many there were."""
         key = f"{self.prefix}attempts:{call_id}"
@@ -225,7 +334,11 @@ class LiveState:
         """Operator ``available`` -> ``reserved`` for this waiting call, or nothing at all."""
         result = await self._reserve(keys=[self._agent_key(agent_id), self._call_key(call_id)],
                                      args=[call_id, agent_id, repr(now)])
-        return int(result) == 1
+        if int(result) != 1:
+            return False
+        # the offer is what brings the screen pop to the operator's desk: said at once
+        await self.redis.publish(self.events_channel, agent_event(await self.agent(agent_id)))
+        return True
 
     async def free_agents(self, profiles: dict[str, Any]) -> tuple[list[FreeAgent], frozenset[str]]:
         """Free operators as the decision needs them, and the ids of busy logged-in ones."""
@@ -264,6 +377,10 @@ class LiveState:
                 pipe.hincrbyfloat(key, name, value)
             await pipe.execute()
 
+    async def count_wrap_up_code(self, code: str) -> None:
+        """How many calls were closed with each wrap-up code (the whole centre)."""
+        await self.redis.hincrby(f"{self.prefix}stats:wrap_up_codes", code, 1)
+
     async def handle_time(self, skill: str, seconds: float | None = None,
                           default: float = 180.0) -> float:
         """Record a handle time for a skill (when given) and return the recent average."""
@@ -276,7 +393,9 @@ class LiveState:
 
     async def stats(self) -> dict[str, dict[str, dict[str, float]]]:
         result: dict[str, dict[str, dict[str, float]]] = {"skills": {}, "agents": {}}
-        async for key in self.redis.scan_iter(f"{self.prefix}stats:*"):
+        codes = await self.redis.hgetall(f"{self.prefix}stats:wrap_up_codes")
+        result["wrap_up_codes"] = {"calls": {_s(k): float(_s(v)) for k, v in codes.items()}}
+        async for key in self.redis.scan_iter(f"{self.prefix}stats:*:*"):
             name = _s(key)[len(self.prefix) + len("stats:"):]
             kind, _, ident = name.partition(":")
             raw = await self.redis.hgetall(key)

@@ -8,8 +8,13 @@
 An illegal event raises :class:`AgentStateError` and the status is left unchanged. A pause asked
 for during a call is remembered and taken when the wrap-up ends; one asked for during a ring that
 ends unanswered (or that the caller abandons) is taken at once. ``max_missed`` unanswered offers
-in a row pause the operator with reason ``no_answer``. ``wrap_up_code`` is the code of the last
-call wrapped up; it is cleared when the next call is offered.
+in a row pause the operator with reason ``no_answer``. ``last_call_id`` is the call the operator
+handled last: a wrap-up code (``wrap_up_code``) given in the wrap-up, or later while available or
+paused, belongs to it; a code given in the wrap-up ends it. ``wrap_up_code`` is cleared when the
+next call is offered. A hang-up sets
+``wrap_up_until`` (the end of the wrap-up, ``wrap_up_s`` later): the deadline lives with the
+status, so whichever controller runs when it is due ends the wrap-up. ``wrap_up_done`` for a given
+call is refused once the operator has moved on from it.
 """
 
 from __future__ import annotations
@@ -42,6 +47,8 @@ class AgentStatus:
     missed_offers: int = 0            # unanswered offers in a row
     call_id: str | None = None        # the call offered or in progress
     wrap_up_code: str | None = None
+    last_call_id: str | None = None   # the call handled last: where a wrap-up code belongs
+    wrap_up_until: float = 0.0        # in wrap_up: when it ends (any controller ends it then)
 
 
 @dataclass(frozen=True)
@@ -66,6 +73,9 @@ TRANSITIONS: dict[tuple[AgentState, str], AgentState] = {
     (S.ON_CALL, "hangup"): S.WRAP_UP,
     (S.ON_CALL, "pause"): S.ON_CALL,              # remembered
     (S.WRAP_UP, "wrap_up_done"): S.AVAILABLE,     # or PAUSED if a pause was asked for
+    (S.WRAP_UP, "wrap_up_code"): S.AVAILABLE,     # the code ends the wrap-up (as done)
+    (S.AVAILABLE, "wrap_up_code"): S.AVAILABLE,   # a code for the last call, given late
+    (S.PAUSED, "wrap_up_code"): S.PAUSED,
     (S.WRAP_UP, "pause"): S.PAUSED,
     (S.WRAP_UP, "logout"): S.LOGGED_OUT,
     (S.PAUSED, "unpause"): S.AVAILABLE,
@@ -74,8 +84,8 @@ TRANSITIONS: dict[tuple[AgentState, str], AgentState] = {
 }
 
 
-def transition(status: AgentStatus, event: Event, now: float, *, max_missed: int = 3
-               ) -> AgentStatus:
+def transition(status: AgentStatus, event: Event, now: float, *, max_missed: int = 3,
+               wrap_up_s: float = 0.0) -> AgentStatus:
     target = TRANSITIONS.get((status.state, event.name))
     if target is None:
         raise AgentStateError(f"{status.agent_id} is {status.state.value}: cannot "
@@ -85,7 +95,7 @@ def transition(status: AgentStatus, event: Event, now: float, *, max_missed: int
             raise AgentStateError("an offer needs the call it is for")
         return replace(status, state=target, since=now, call_id=event.call_id,
                        wrap_up_code=None)
-    if event.name in ("answer", "no_answer", "caller_gone", "hangup") and \
+    if event.name in ("answer", "no_answer", "caller_gone", "hangup", "wrap_up_done") and \
             event.call_id is not None and event.call_id != status.call_id:
         raise AgentStateError(f"{status.agent_id} has call {status.call_id}, not "
                               f"{event.call_id}")
@@ -107,9 +117,16 @@ def transition(status: AgentStatus, event: Event, now: float, *, max_missed: int
                            pause_reason=status.pending_pause, pending_pause=None)
         return _free(replace(status, call_id=None), now, keep_idle=True)
     if event.name == "hangup":
-        return replace(status, state=target, since=now, wrap_up_code=None)
-    if event.name == "wrap_up_done":
-        done = replace(status, call_id=None, wrap_up_code=event.reason or status.wrap_up_code)
+        return replace(status, state=target, since=now, wrap_up_code=None,
+                       last_call_id=status.call_id, wrap_up_until=now + wrap_up_s)
+    if event.name == "wrap_up_code":
+        if not status.last_call_id or not event.reason:
+            raise AgentStateError(f"{status.agent_id} has no call to give a wrap-up code to")
+        if status.state is not S.WRAP_UP:
+            return replace(status, wrap_up_code=event.reason)
+    if event.name in ("wrap_up_done", "wrap_up_code"):
+        done = replace(status, call_id=None, wrap_up_code=event.reason or status.wrap_up_code,
+                       wrap_up_until=0.0)
         if status.pending_pause:
             return replace(done, state=S.PAUSED, since=now, pause_reason=status.pending_pause,
                            pending_pause=None)
@@ -119,7 +136,8 @@ def transition(status: AgentStatus, event: Event, now: float, *, max_missed: int
         if target in (S.RESERVED, S.ON_CALL):
             return replace(status, pending_pause=reason)
         return replace(status, state=S.PAUSED, since=now if status.state is not S.PAUSED
-                       else status.since, pause_reason=reason, pending_pause=None, call_id=None)
+                       else status.since, pause_reason=reason, pending_pause=None, call_id=None,
+                       wrap_up_until=0.0)
     if event.name == "unpause":
         return _free(replace(status, pause_reason=None), now)
     if event.name == "login":

@@ -678,7 +678,7 @@ def add_unservable_calls(settings: config.Settings, count: int) -> None:
     acd/live.py. Every routing pass reads each of them, as it reads real waiting callers."""
     from redis import Redis
 
-    client = Redis(host="127.0.0.1", port=settings.redis_port, socket_timeout=5)
+    client = Redis(**settings.redis_connection(), socket_timeout=5)
     try:
         joined = time.time() - 1.0
         pipe = client.pipeline(transaction=False)

@@ -21,6 +21,7 @@ import json
 import random
 import statistics
 import sys
+import tempfile
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -112,7 +113,7 @@ async def _through_the_pool(sessions: Any, keys: dict[str, list[Any]], iteration
                             rng: random.Random) -> tuple[list[float], list[float]]:
     """What a live call pays: the lookup through the bounded pool from the event loop, against
     a primary-key fetch through the same pool (interleaved)."""
-    store = RecordsStore(sessions, Path("/tmp/bench-records-spool.jsonl"))
+    store = RecordsStore(sessions, Path(tempfile.gettempdir()) / "bench-records-spool")  # lookups only
     by_id = select(Customer.code).where(Customer.id == bindparam("id"))
     base, values = [], []
     for _ in range(iterations):

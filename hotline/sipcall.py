@@ -21,9 +21,10 @@ from xml.sax.saxutils import escape
 
 from .config import Settings, free_port
 from .dtmf import EVENTS, write_key_pcaps
-from .sipagent import audio_sdp, reply
+from .sipagent import audio_sdp, free_media_port, reply
 
 _NUMBER = re.compile(r"\+?[0-9]{1,20}")
+_DIALLED = re.compile(r"\+?[0-9]{1,20}|\*[0-9]{2,10}")  # a number, or an operator's feature code
 
 
 class CallError(Exception):
@@ -45,16 +46,23 @@ class CallPlan:
     account: tuple[str, str] | None = None  # (username, password): call as a SIP account
     vary_caller: bool = False  # with count > 1: each call from its own number (caller + n)
     expect_rejection: bool = False  # the hotline must refuse this INVITE (401/403/404)
+    # speech: a "~" among the key groups sends this raw 8 kHz mu-law file as the caller's voice
+    # (RTP, in the background: a key group right after it is pressed while it still plays)
+    speech: str | None = None
     tag: str = field(default_factory=lambda: secrets.token_hex(6))
 
     def __post_init__(self) -> None:
-        if not _NUMBER.fullmatch(self.number):
+        if not _DIALLED.fullmatch(self.number):
             raise CallError(f"not a phone number: {self.number!r}")
         if not _NUMBER.fullmatch(self.caller):
             raise CallError(f"not a caller number: {self.caller!r}")
-        bad = set(self.keys) - set(EVENTS) - set(" ")
+        bad = set(self.keys) - set(EVENTS) - set(" ~")
         if bad:
             raise CallError(f"keys may be 0-9 * # and spaces, not {''.join(sorted(bad))!r}")
+        if "~" in self.keys and self.speech is None:
+            raise CallError("'~' in the keys speaks the plan's speech file: give one")
+        if any("~" in group and group != "~" for group in self.keys.split()):
+            raise CallError("'~' (the caller speaks) is a key group of its own: \"~ 1\"")
         if not re.fullmatch(r"127(\.[0-9]{1,3}){3}", self.source_ip):
             raise CallError(f"calls come from a loopback address, not {self.source_ip!r}")
         if self.account and not all(re.fullmatch(r"[A-Za-z0-9_.-]{1,64}", part)
@@ -123,6 +131,12 @@ def scenario(plan: CallPlan, pcaps: list[Path]) -> str:
     groups = plan.keys.split()
     captures = iter(pcaps)
     for g, group in enumerate(groups):
+        if group == "~":  # the caller speaks (SIPp streams the file while the scenario goes on)
+            assert plan.speech is not None
+            body.append(f'  <nop><action><exec rtp_stream="{escape(plan.speech)},1,0"/>'
+                        f"</action></nop>\n")
+            body.append(_wait_or_bye(plan.gap_ms, label()))
+            continue
         for k, _key in enumerate(group):
             pcap = next(captures)
             body.append(f'  <nop><action><exec play_pcap_audio="{escape(str(pcap))}"/>'
@@ -204,12 +218,12 @@ def place(plan: CallPlan, host: str, port: int, *, workdir: Path | None = None) 
         raise CallError("sipp is not installed (Debian package sip-tester): run 'make install'")
     with tempfile.TemporaryDirectory(dir=workdir) as tmp:
         xml = Path(tmp) / "caller.xml"
-        xml.write_text(scenario(plan, write_key_pcaps(plan.keys, Path(tmp))),
+        xml.write_text(scenario(plan, write_key_pcaps(plan.keys.replace("~", ""), Path(tmp))),
                        encoding="iso-8859-1")
         timeout = plan.delay_ms / 1000 + plan.max_call_s + 30
         args = [sipp, f"{host}:{port}", "-sf", str(xml), "-s", plan.number,
                 "-i", plan.source_ip, "-p", str(free_port(0, plan.source_ip, socket.SOCK_DGRAM)),
-                "-mp", str(_free_media_port()), "-m", str(plan.count), "-l", str(plan.count),
+                "-mp", str(free_media_port()), "-m", str(plan.count), "-l", str(plan.count),
                 "-r", str(max(plan.count, 10)), "-cid_str", f"hc{plan.tag}x%u@%s",
                 "-nostdin", "-timeout", f"{int(timeout)}s", "-timeout_error",
                 "-trace_err", "-error_file", str(Path(tmp) / "errors.log"),
@@ -225,15 +239,6 @@ def place(plan: CallPlan, host: str, port: int, *, workdir: Path | None = None) 
             errors = (errors + "\n" + result.stderr).strip()
     return SippResult(result.returncode, [plan.call_id(n) for n in range(1, plan.count + 1)],
                       errors[-4000:])
-
-
-def _free_media_port() -> int:
-    """An even UDP port that is free along with port+2 (SIPp's audio and video ports)."""
-    for _ in range(100):
-        port = secrets.randbelow(10000) * 2 + 30000
-        if all(free_port(p, "127.0.0.1", socket.SOCK_DGRAM) == p for p in (port, port + 2)):
-            return port
-    raise CallError("no free UDP port pair for SIPp's media")
 
 
 def wait_for_records(settings: Settings, call_ids: list[str], wait_s: float = 20.0

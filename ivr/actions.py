@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from typing import Any, Protocol
 
 from records import lookups, requests
+from records.clock import utcnow
 from records.results import CustomerInfo, Found, Invalid, NotFound, Result, Unavailable
 from records.rules import RequestRules
 
@@ -168,3 +169,23 @@ class ActionRunner:
             "number": info.number, "type": info.type, "status": info.status,
             "deadline_date": deadline.date(), "deadline_time": deadline.time(),
             "overdue": info.overdue_by_s > 0}})
+
+    async def tariff(self, args: Mapping[str, Any], variables: Mapping[str, Any],
+                     call: CallContext) -> Acted:
+        """The tiers of a tariff in force today (``name``, default residential), to be read
+        tier by tier: ``tier``, ``price``, and either ``up_to_kwh`` or, for the last tier (no
+        upper bound: ``open_ended`` yes), ``above_kwh``; ``from_kwh`` too."""
+        name = str(args.get("name") or "residential")
+        today = local(utcnow()).date()
+        result = await self._store.lookup(lambda s: lookups.tariff(s, name, today))
+        if isinstance(result, NotFound):
+            return Acted("none")
+        if not isinstance(result, Found):
+            return Acted("unavailable")
+        info = result.value
+        tiers = [{"tier": t.tier, "from_kwh": t.from_kwh, "up_to_kwh": t.to_kwh,
+                  "above_kwh": max(t.from_kwh - 1, 0) if t.to_kwh is None else None,
+                  "price": t.price, "open_ended": "yes" if t.to_kwh is None else "no"}
+                 for t in info.tiers]
+        return Acted("found", {"tariff": {"name": info.tariff, "valid_from": info.valid_from,
+                                          "tiers": tiers, "tier_count": len(tiers)}})

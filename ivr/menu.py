@@ -23,16 +23,16 @@ file never replaces a running menu. Graph checks (unreachable nodes, loops with 
 live in :mod:`ivr.validate`.
 
 This module reads the document (the file, its top-level sections, the links between nodes) and
-re-exports the parts, which live in their own modules: :mod:`ivr.menu_reader` (problems at their
-places, scalars), :mod:`ivr.menu_items` (prompt items), :mod:`ivr.menu_conditions` (conditions)
-and :mod:`ivr.menu_nodes` (node kinds).
+re-exports the parts, which live in their own modules: :mod:`ivr.menu_model` (the loaded menu),
+:mod:`ivr.menu_reader` (problems at their places, scalars), :mod:`ivr.menu_items` (prompt items),
+:mod:`ivr.menu_conditions` (conditions) and :mod:`ivr.menu_nodes` (node kinds).
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import hashlib
-from dataclasses import dataclass, field
+import re
 from pathlib import Path
 from typing import Any
 
@@ -40,8 +40,11 @@ from ruamel.yaml import YAML
 from ruamel.yaml.comments import CommentedMap, CommentedSeq
 from ruamel.yaml.error import MarkedYAMLError
 
+from speech.values import LANGUAGES as SPOKEN
+
 from .menu_conditions import DAYS, Branch, When
 from .menu_items import SAY_KINDS, Choose, Each, Item, Say
+from .menu_model import Menu
 from .menu_nodes import (
     ACTIONS,
     BUILT_IN_VARS,
@@ -54,7 +57,8 @@ from .menu_nodes import (
     Node,
     NodeReader,
 )
-from .menu_reader import MenuError, Problem, parse_date, parse_duration_ms
+from .menu_reader import MenuError, Problem, parse_bool, parse_date, parse_duration_ms
+from .validate import check_graph
 
 __all__ = [
     "ACTIONS",
@@ -85,58 +89,6 @@ __all__ = [
 MAX_FILE_BYTES = 1_000_000
 
 
-@dataclass(frozen=True)
-class Menu:
-    hotline: str
-    start: str
-    nodes: dict[str, Node]
-    source: str
-    version: str
-    languages: tuple[str, ...] = ("vi", "en")
-    keys: dict[str, str] = field(default_factory=dict)
-    holidays: dict[dt.date, str] = field(default_factory=dict)
-    positions: dict[str, tuple[int, int]] = field(default_factory=dict, compare=False)
-
-    def node(self, node_id: str) -> Node:
-        return self.nodes[node_id]
-
-    def prompt_ids(self) -> set[str]:
-        """Every catalogue prompt the menu may play."""
-        ids: set[str] = set()
-
-        def walk(items: tuple[Item, ...]) -> None:
-            for item in items:
-                if isinstance(item, str):
-                    ids.add(item)
-                elif isinstance(item, Choose):
-                    ids.update(p for _, p in item.prompts)
-                    if item.otherwise:
-                        ids.add(item.otherwise)
-                elif isinstance(item, Each):
-                    walk(item.items)
-
-        for node in self.nodes.values():
-            walk(node.prompts)
-            if node.waits_for_caller():
-                walk(node.no_input_prompts)
-                walk(node.invalid_prompts)
-        return ids
-
-    def say_kinds(self) -> set[str]:
-        kinds: set[str] = set()
-
-        def walk(items: tuple[Item, ...]) -> None:
-            for item in items:
-                if isinstance(item, Say):
-                    kinds.add(item.kind)
-                elif isinstance(item, Each):
-                    walk(item.items)
-
-        for node in self.nodes.values():
-            walk(node.prompts)
-        return kinds
-
-
 class _Loader(NodeReader):
     """Reads the document: its top-level sections around the nodes, and the links between them."""
 
@@ -148,7 +100,7 @@ class _Loader(NodeReader):
                                  "'nodes'")
             return None
         allowed = {"hotline", "start", "nodes", "description", "languages", "timeout",
-                   "retries", "keys", "holidays"}
+                   "retries", "keys", "holidays", "features"}
         for key in document:
             if key not in allowed:
                 self.problem(self.key_position(document, key), f"unknown top-level key {key!r}")
@@ -181,12 +133,11 @@ class _Loader(NodeReader):
             return None
         return Menu(hotline=hotline, start=str(start), nodes=nodes, source=self.path,
                     version="", languages=self.languages, keys=keys,
-                    holidays=self.holidays(document), positions=positions)
+                    holidays=self.holidays(document), positions=positions,
+                    features=self.features(document))
 
     def top_level(self, document: CommentedMap) -> None:
         languages = document.get("languages", ["vi", "en"])
-        from .speech import LANGUAGES as SPOKEN
-
         if (not isinstance(languages, list) or not languages
                 or not all(isinstance(x, str) and x in SPOKEN for x in languages)):
             self.problem(document, "'languages' is a list of the languages prompts exist in: "
@@ -222,6 +173,24 @@ class _Loader(NodeReader):
             keys[key_text] = target
         return keys
 
+    def features(self, document: CommentedMap) -> dict[str, bool]:
+        """Lines an admin switches on or off: ``features: {products: no}``."""
+        raw = document.get("features", CommentedMap())
+        if not isinstance(raw, CommentedMap):
+            self.problem(document, "'features' maps a feature name to yes or no", "features")
+            return {}
+        switches: dict[str, bool] = {}
+        for name, value in raw.items():
+            if not isinstance(name, str) or not re.fullmatch(r"[a-z_][a-z0-9_]*", name):
+                self.problem(self.key_position(raw, name),
+                             f"bad feature name {name!r} (a name such as products)")
+            elif parse_bool(value) is None:
+                self.problem(raw, f"feature {name!r} is yes or no", name)
+                switches[name] = False  # known all the same: its uses are not mistakes too
+            else:
+                switches[name] = bool(parse_bool(value))
+        return switches
+
     def holidays(self, document: CommentedMap) -> dict[dt.date, str]:
         raw = document.get("holidays", CommentedMap())
         if not isinstance(raw, CommentedMap):
@@ -249,6 +218,9 @@ class _Loader(NodeReader):
                 if isinstance(mapping, CommentedMap):
                     refs += [(mapping, key, str(target)) for key, target in mapping.items()
                              if isinstance(target, str)]
+                    refs += [(target, "goto", target["goto"]) for target in mapping.values()
+                             if isinstance(target, CommentedMap)
+                             and isinstance(target.get("goto"), str)]
             branches = raw.get("branches")
             if isinstance(branches, CommentedSeq):
                 refs += [(b, "goto", b.get("goto")) for b in branches
@@ -270,8 +242,6 @@ def _yaml() -> YAML:
 
 def load_menu(path: Path, known_prompts: set[str] | None = None) -> Menu:
     """Read and validate one menu file; raise MenuError listing every problem found."""
-    from .validate import check_graph
-
     name = str(path)
     try:
         data = path.read_bytes()
@@ -305,4 +275,4 @@ def load_menu(path: Path, known_prompts: set[str] | None = None) -> Menu:
         raise MenuError(sorted(problems, key=lambda p: (p.line, p.column)))
     version = hashlib.sha256(data).hexdigest()[:12]
     return Menu(menu.hotline, menu.start, menu.nodes, name, version, menu.languages, menu.keys,
-                menu.holidays, menu.positions)
+                menu.holidays, menu.positions, features=menu.features)

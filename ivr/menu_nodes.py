@@ -13,7 +13,9 @@ from typing import Any
 
 from ruamel.yaml.comments import CommentedMap, CommentedSeq
 
-from .menu_conditions import Branch, ConditionReader
+from speech.grammar import DIGIT_WORDS, Grammar, normalise
+
+from .menu_conditions import Branch, ConditionReader, When
 from .menu_items import Item, ItemReader
 from .menu_reader import VAR_PATH, parse_bool
 
@@ -52,9 +54,12 @@ ACTIONS: dict[str, ActionSpec] = {
     "request_status": ActionSpec(frozenset({"number"}), frozenset(),
                                  frozenset({"found", "not_found", "invalid", "unavailable"}),
                                  frozenset({"request"})),
+    "tariff": ActionSpec(frozenset(), frozenset({"name"}),
+                         frozenset({"found", "none", "unavailable"}), frozenset({"tariff"})),
 }
-#: Variables every call has from the start.
-BUILT_IN_VARS = frozenset({"caller", "language"})
+#: Variables every call has from the start (``features``: each of the menu's switches, "on" or
+#: "off").
+BUILT_IN_VARS = frozenset({"caller", "language", "features"})
 
 _NODE_ID = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 
@@ -67,6 +72,7 @@ class Node:
     next: str | None = None
     sets: dict[str, str] = field(default_factory=dict)  # variables set on entry ("+1" counts)
     options: dict[str, str] = field(default_factory=dict)
+    option_when: dict[str, When] = field(default_factory=dict)  # options offered only then
     timeout_ms: int = 5000
     retries: int = 2
     on_no_input: str | None = None
@@ -74,6 +80,9 @@ class Node:
     no_input_prompts: tuple[Item, ...] = ("no_input",)
     invalid_prompts: tuple[Item, ...] = ("invalid_choice",)
     global_keys: bool = True
+    # speech (menu, confirm, collect): language -> result -> phrases; a result is an option's
+    # key (a confirm's yes is "1", no "2"); a collect's languages map to {} (digit words)
+    speech: dict[str, dict[str, tuple[str, ...]]] = field(default_factory=dict)
     # collect
     min_digits: int = 1
     max_digits: int = 20
@@ -107,16 +116,25 @@ class Node:
     def waits_for_caller(self) -> bool:
         return self.kind in ("menu", "collect", "confirm")
 
+    def grammar(self, language: str) -> Grammar | None:
+        """What a caller speaking ``language`` may say here; None: keys only."""
+        answers = self.speech.get(language)
+        if answers is None:
+            return None
+        if self.kind == "collect":
+            return Grammar.of_digits(language)
+        return Grammar.of_phrases(answers)
+
 
 _COMMON = {"type", "prompts", "description", "keys", "set"}
 _WAITING = {"timeout", "retries", "on_no_input", "on_invalid", "no_input_prompts",
             "invalid_prompts"}
 _FIELDS: dict[str, set[str]] = {
     "play": {"next"},
-    "menu": {"options"} | _WAITING,
+    "menu": {"options", "speech"} | _WAITING,
     "collect": {"min_digits", "max_digits", "terminator", "inter_digit_timeout", "validate",
-                "store", "next"} | _WAITING,
-    "confirm": {"yes", "no"} | _WAITING,
+                "store", "next", "speech"} | _WAITING,
+    "confirm": {"yes", "no", "speech"} | _WAITING,
     "action": {"action", "args", "on", "next"},
     "language": {"language", "next"},
     "condition": {"branches", "otherwise"},
@@ -167,7 +185,91 @@ class NodeReader(ItemReader, ConditionReader):
         if kind in ("menu", "collect", "confirm"):
             self.waiting(raw, label, values)
         getattr(self, f"kind_{kind}")(raw, label, values)
+        if "speech" in raw and kind in ("menu", "confirm", "collect"):
+            values["speech"] = self.speech(raw, label, kind, values)
         return Node(**values)
+
+    def speech(self, raw: CommentedMap, label: str, kind: str, values: dict[str, Any]
+               ) -> dict[str, dict[str, tuple[str, ...]]]:
+        """``speech:`` of a menu (language: option key: phrases), a confirm (language: yes/no:
+        phrases) or a collect (yes, or the languages whose digit words are heard). Every
+        option needs a phrase in each language given, and no phrase may serve two options."""
+        spec = raw["speech"]
+        if kind == "collect":
+            languages = list(self.languages) if parse_bool(spec) is True else spec
+            if not isinstance(languages, list) or not all(isinstance(x, str) for x in languages):
+                self.problem(raw, f"{label}: a collect's 'speech' is yes or a list of the "
+                             "languages whose digits callers may say one by one ([vi, en])",
+                             "speech")
+                return {}
+            heard: dict[str, dict[str, tuple[str, ...]]] = {}
+            for index, language in enumerate(languages):
+                if language not in self.languages:
+                    self.problem(spec if isinstance(spec, CommentedSeq) else raw,
+                                 f"{label}: speech language {language!r} is not one of the "
+                                 f"menu's languages ({', '.join(self.languages)})",
+                                 index if isinstance(spec, CommentedSeq) else "speech")
+                elif language not in DIGIT_WORDS:
+                    self.problem(raw, f"{label}: no digit words for {language!r}", "speech")
+                else:
+                    heard[language] = {}
+            return heard
+        answers_of = ("yes and no" if kind == "confirm" else "option keys")
+        if not isinstance(spec, CommentedMap):
+            self.problem(raw, f"{label}: 'speech' maps each language to its {answers_of}, each "
+                         "to a list of phrases", "speech")
+            return {}
+        wanted = {"yes": "1", "no": "2"} if kind == "confirm" else {
+            key: key for key in values.get("options", {})}
+        result: dict[str, dict[str, tuple[str, ...]]] = {}
+        for language, answers in spec.items():
+            where = f"{label}: speech {language}"
+            if language not in self.languages:
+                self.problem(self.key_position(spec, language),
+                             f"{label}: speech language {language!r} is not one of the menu's "
+                             f"languages ({', '.join(self.languages)})")
+                continue
+            if not isinstance(answers, CommentedMap):
+                self.problem(spec, f"{where}: map its {answers_of} to lists of phrases",
+                             language)
+                continue
+            owner: dict[str, str] = {}  # normalised phrase -> the answer it belongs to
+            phrases: dict[str, tuple[str, ...]] = {}
+            for answer, given in answers.items():
+                name = str(answer)
+                if name not in wanted:
+                    self.problem(self.key_position(answers, answer),
+                                 f"{where}: {name!r} is not one of this node's "
+                                 f"{answers_of} ({', '.join(wanted) or 'none'})")
+                    continue
+                texts = [given] if isinstance(given, str) else given
+                if not isinstance(texts, list) or not texts or not all(
+                        isinstance(t, str) for t in texts):
+                    self.problem(answers, f"{where}: {name!r} needs a list of phrases", answer)
+                    continue
+                kept = []
+                for index, text in enumerate(texts):
+                    at: tuple[Any, Any] = ((texts, index) if isinstance(texts, CommentedSeq)
+                                           else (answers, answer))
+                    phrase = normalise(text)
+                    if not phrase:
+                        self.problem(at[0], f"{where}: an empty phrase for {name!r}", at[1])
+                    elif owner.get(phrase, name) != name:
+                        self.problem(at[0], f"{where}: the phrase {text!r} is given for both "
+                                     f"{owner[phrase]!r} and {name!r}", at[1])
+                    else:
+                        owner[phrase] = name
+                        kept.append(phrase)
+                phrases[wanted[name]] = tuple(dict.fromkeys(kept))
+            for name, key in wanted.items():
+                if not phrases.get(key) and name in {str(a) for a in answers}:
+                    continue  # its own problem was reported above
+                if not phrases.get(key):
+                    self.problem(self.key_position(spec, language),
+                                 f"{where}: no phrase for {name!r}: a caller who speaks "
+                                 "cannot reach it")
+            result[language] = phrases
+        return result
 
     def sets(self, raw: CommentedMap, label: str) -> dict[str, str]:
         mapping = raw["set"]
@@ -213,6 +315,7 @@ class NodeReader(ItemReader, ConditionReader):
                          "options" if "options" in raw else None)
             options = CommentedMap()
         values["options"] = {}
+        values["option_when"] = {}
         for key, target in options.items():
             key_text = str(key)
             if key_text not in KEYS:
@@ -221,6 +324,16 @@ class NodeReader(ItemReader, ConditionReader):
             elif key_text in values["options"]:
                 self.problem(self.key_position(options, key),
                              f"{label}: key {key_text!r} is used twice")
+            if isinstance(target, CommentedMap):  # {goto: node, when: {...}}
+                if set(target) != {"goto", "when"} or not isinstance(target["goto"], str):
+                    self.problem(options, f"{label}: option {key_text!r} is a node, or "
+                                 "{goto: node, when: {...}} for an option offered only when "
+                                 "the condition holds", key)
+                    continue
+                when = self.when(target["when"], target, label)
+                if when is not None:
+                    values["option_when"][key_text] = when
+                target = target["goto"]
             if target is None or not isinstance(target, str):
                 self.problem(options, f"{label}: option {key_text!r} needs the name of the "
                              "node it leads to", key)

@@ -1,7 +1,8 @@
 """The menu in force: checked before it serves a call, swapped atomically when its file changes.
 
 A menu is checked against the prompt catalogue, the word catalogue, the operators' skills and
-(when a sounds folder is given) the audio actually built. A file with errors is rejected with
+(when a sounds folder is given) the audio actually built. A skill operators have that no menu
+path reaches is a warning: logged, shown by ``hotline ivr validate``, never a refusal. A file with errors is rejected with
 every problem in the log, and the menu already serving calls stays. Calls keep the version they
 started with: :meth:`MenuSource.current` hands out immutable menus.
 """
@@ -9,14 +10,14 @@ started with: :meth:`MenuSource.current` hands out immutable menus.
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 from acd.agents import AgentsError, all_skills, load_agents
 
 from .menu import Menu, MenuError, Problem, load_menu
 from .prompts import PromptError, load_catalogue, load_words
-from .validate import check_audio, check_skills
+from .validate import check_audio, check_skills, unused_skills
 
 log = logging.getLogger("ivr.menus")
 
@@ -46,8 +47,15 @@ def load_checked(files: MenuFiles) -> Menu:
         raise MenuError([Problem(source, 1, 1, str(exc))]) from None
     menu = load_menu(files.menu, set(catalogue))
     problems = []
+    warnings: list[Problem] = []
     try:
-        problems += check_skills(menu, all_skills(load_agents(files.agents)), str(files.agents))
+        agents = load_agents(files.agents)
+        problems += check_skills(menu, all_skills(agents), str(files.agents))
+        operators: dict[str, list[str]] = {}
+        for agent_id, agent in agents.items():
+            for skill in agent.skills:
+                operators.setdefault(skill, []).append(agent_id)
+        warnings += unused_skills(menu, operators, str(files.agents))
     except AgentsError as exc:
         problems.append(Problem(source, 1, 1, f"the operators file is broken: {exc}"))
     if files.sounds is not None:
@@ -55,7 +63,12 @@ def load_checked(files: MenuFiles) -> Menu:
         problems += check_audio(menu, files.sounds, needed)
     if problems:
         raise MenuError(sorted(problems, key=lambda p: (p.line, p.column)))
-    return menu
+    return replace(menu, warnings=tuple(warnings))
+
+
+def _log_warnings(menu: Menu) -> None:
+    for warning in menu.warnings:
+        log.warning("menu %s version %s: %s", menu.source, menu.version, warning.message)
 
 
 class MenuSource:
@@ -65,6 +78,7 @@ class MenuSource:
         self.files = files
         self._menu = load_checked(files)
         self.rejected: MenuError | None = None
+        _log_warnings(self._menu)
 
     def current(self) -> Menu:
         return self._menu
@@ -84,4 +98,5 @@ class MenuSource:
         log.info("menu %s reloaded: version %s replaces %s for new calls", self.files.menu,
                  menu.version, self._menu.version)
         self._menu = menu
+        _log_warnings(menu)
         return True

@@ -17,13 +17,15 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from records.calls import utcnow
+from acd.agents import join_skills
+from records.clock import utcnow
 from records.store import RecordsStore
 
 from . import stepper
 from .actions import ActionRunner, CallContext, local
 from .agi.channel import AgiChannel
 from .agi.errors import AgiError, AgiHangup
+from .listening import Listener
 from .menu import Menu
 
 log = logging.getLogger("ivr")
@@ -47,6 +49,7 @@ class IvrService:
         sounds: Path,
         stopping: asyncio.Event,
         clock: Callable[[], dt.datetime] = lambda: local(utcnow()),
+        listener: Listener | None = None,
     ) -> None:
         self._menu = menu
         self._store = store
@@ -54,6 +57,7 @@ class IvrService:
         self._sounds = sounds
         self._stopping = stopping
         self._clock = clock
+        self._listener = listener
 
     def sound(self, sound: str) -> str:
         return str(self._sounds / sound)
@@ -64,11 +68,12 @@ class IvrService:
         caller = filter_caller(args[0] if args else env.get("agi_callerid"))
         sip_call_id = re.sub(r"[^0-9A-Za-z@.]", "", args[1])[:128] if len(args) > 1 else None
         menu = self._menu()  # the call keeps this version even if the file changes meanwhile
+        # record writes return at once (the store queues them in order, per call): the
+        # caller never waits for the database, not before the first prompt nor at the end
         await self._store.open(call_id=call_id, caller_number=caller, started_at=utcnow(),
                                sip_call_id=sip_call_id or None, menu_version=menu.version)
         log.info("call %s from %s enters menu %s", call_id, caller or "anonymous", menu.version)
         context = CallContext(call_id=call_id, caller=caller)
-        saving: set[asyncio.Task[None]] = set()
         path: list[dict[str, Any]] = []
         outcome = "abandoned"
         try:
@@ -82,22 +87,16 @@ class IvrService:
                     customer = event.values.get("customer")
                     if customer and customer.get("id") != (state.vars.get("customer") or {}
                                                            ).get("id"):
-                        task = asyncio.create_task(
-                            self._store.set_customer(call_id, customer["id"]))
-                        saving.add(task)
-                        task.add_done_callback(saving.discard)
+                        await self._store.set_customer(call_id, customer["id"])
                 else:
-                    event = await self._perform(channel, effect)
+                    event = await self._perform(channel, effect, state.language)
                 state, effect, entries = stepper.step(menu, state, event, self._clock())
                 path += entries
                 if self._stopping.is_set() and not isinstance(effect, stepper.Finish):
                     path.append({"event": "controller_stopping"})
                     effect = stepper.Finish((f"{state.language}/transfer_operator",), "queued",
                                             "queue", language=state.language)
-                # recorded in the background, in order, so no keypress waits for the database
-                task = asyncio.create_task(self._store.save_path(call_id, list(path)))
-                saving.add(task)
-                task.add_done_callback(saving.discard)
+                await self._store.save_path(call_id, path)
             outcome = effect.outcome
             await channel.set_variable("CDR(hotline_outcome)", outcome)
             for sound in effect.sounds:
@@ -114,21 +113,20 @@ class IvrService:
             outcome = "fallback"
         except asyncio.CancelledError:
             path.append({"event": "controller_stopped"})
-            await asyncio.gather(*saving, return_exceptions=True)
             await self._store.close(call_id, "fallback", path)
             raise
-        await asyncio.gather(*saving, return_exceptions=True)
         await self._store.close(call_id, outcome, path)
         log.info("call %s leaves the IVR: %s", call_id, outcome)
 
     async def _to_queue(self, channel: AgiChannel, effect: stepper.Finish) -> None:
         """What the queue needs to know: skills, language, priority (QUEUE_PRIO for app_queue)."""
-        await channel.set_variable("HOTLINE_SKILLS", ",".join(effect.skills))
+        await channel.set_variable("HOTLINE_SKILLS", join_skills(effect.skills))
         await channel.set_variable("HOTLINE_LANGUAGE", effect.language)
         await channel.set_variable("HOTLINE_PRIORITY", str(effect.priority))
         await channel.set_variable("QUEUE_PRIO", str(effect.priority))
 
-    async def _perform(self, channel: AgiChannel, effect: stepper.Prompt) -> stepper.Heard:
+    async def _perform(self, channel: AgiChannel, effect: stepper.Prompt, language: str
+                       ) -> stepper.Heard:
         key: str | None = effect.prefix or None
         if key is None:
             for sound in effect.sounds:
@@ -136,6 +134,10 @@ class IvrService:
                 if key is not None:
                     break
             if key is None and effect.timeout_ms > 0:
+                if (effect.listen is not None and self._listener is not None
+                        and self._listener.can_listen(language)):
+                    # the caller may speak; a key pressed meanwhile is taken as ever
+                    return await self._listener.listen(channel, effect, language, self.sound)
                 key = await channel.wait_for_digit(effect.timeout_ms)
         if key is None or effect.max_digits <= 1 or key in effect.stop_keys:
             return stepper.Heard(key)

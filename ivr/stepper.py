@@ -22,7 +22,9 @@ from dataclasses import dataclass, field, replace
 from types import MappingProxyType
 from typing import Any
 
-from . import speech
+from speech import values as speech
+from speech.grammar import Grammar
+
 from .menu import SPECIAL_TARGETS, Choose, Each, Item, Menu, Node, Say, When
 
 ALL_KEYS = "0123456789*#"
@@ -39,6 +41,7 @@ class Prompt:
     inter_digit_ms: int = 0
     stop_keys: str = ""  # a first key that ends digit collection at once (a global key)
     prefix: str = ""     # keys already typed (type-ahead): collection goes on from them
+    listen: Grammar | None = None  # the caller may also speak (docs/speech.md); keys still win
 
 
 @dataclass(frozen=True)
@@ -63,8 +66,12 @@ Effect = Prompt | Act | Finish
 
 @dataclass(frozen=True)
 class Heard:
-    """What the caller keyed: one key, a digit string (terminator removed), or None."""
+    """What the caller keyed: one key, a digit string (terminator removed), or None; or what
+    they said, as the key it stands for, with ``spoken`` (phrase, confidence) for the path.
+    ``unrecognised``: they spoke, but nothing in the grammar was heard (an invalid choice)."""
     key: str | None
+    spoken: Mapping[str, Any] | None = None
+    unrecognised: bool = False
 
 
 @dataclass(frozen=True)
@@ -95,8 +102,10 @@ Path = list[dict[str, Any]]
 def start(menu: Menu, *, caller: str = "", now: dt.datetime | None = None,
           language: str | None = None) -> tuple[CallState, Effect, Path]:
     lang = language or menu.languages[0]
+    switches = {name: "on" if on else "off" for name, on in menu.features.items()}
     state = CallState(node=menu.start, language=lang,
-                      vars=MappingProxyType({"caller": caller, "language": lang}))
+                      vars=MappingProxyType({"caller": caller, "language": lang,
+                                             "features": switches}))
     return _enter(menu, state, menu.start, now or dt.datetime.now(), [])
 
 
@@ -125,10 +134,18 @@ def step(menu: Menu, state: CallState, event: Event, now: dt.datetime | None = N
     if node.kind == "play":
         return _after_play(menu, state, node, key, now)
     if node.kind in ("menu", "confirm"):
-        return _after_menu(menu, state, node, key, now)
-    if node.kind == "collect":
-        return _after_collect(menu, state, node, key, now)
-    raise ValueError(f"node {node.id!r} ({node.kind}) takes no keys")
+        result = _after_menu(menu, state, node, key, now, event.unrecognised)
+    elif node.kind == "collect":
+        result = _after_collect(menu, state, node, key, now, event.unrecognised)
+    else:
+        raise ValueError(f"node {node.id!r} ({node.kind}) takes no keys")
+    if event.spoken is None:
+        return result
+    new_state, effect, path = result
+    first = next((i for i, e in enumerate(path) if e.get("node") == node.id), None)
+    if first is not None:  # the step of this node says the caller spoke it
+        path = path[:first] + [{**path[first], "spoken": dict(event.spoken)}] + path[first + 1:]
+    return new_state, effect, path
 
 
 # -- after the caller acted -------------------------------------------------------------------
@@ -206,22 +223,25 @@ def _missed(menu: Menu, state: CallState, node: Node, key: str | None, now: dt.d
     return state, effect, [missed, played]
 
 
-def _after_menu(menu: Menu, state: CallState, node: Node, key: str | None, now: dt.datetime
-                ) -> tuple[CallState, Effect, Path]:
-    if key is not None and key in node.options:
+def _after_menu(menu: Menu, state: CallState, node: Node, key: str | None, now: dt.datetime,
+                unrecognised: bool = False) -> tuple[CallState, Effect, Path]:
+    if key is not None and key in node.options and (
+            key not in node.option_when or _holds(menu, node.option_when[key], state, now)):
         left = replace(state, back=state.back + (node.id,), gave_up=None)
         return _enter(menu, left, node.options[key], now, [{"node": node.id, "key": key}])
     if key is not None:
         handled = _global(menu, state, node, key, now, [])
         if handled is not None:
             return handled
-    return _missed(menu, state, node, key, now, "no_input" if key is None else "invalid")
+    return _missed(menu, state, node, key, now,
+                   "no_input" if key is None and not unrecognised else "invalid")
 
 
 def _after_collect(menu: Menu, state: CallState, node: Node, keys: str | None,
-                   now: dt.datetime) -> tuple[CallState, Effect, Path]:
+                   now: dt.datetime, unrecognised: bool = False
+                   ) -> tuple[CallState, Effect, Path]:
     if not keys:
-        return _missed(menu, state, node, None, now, "no_input")
+        return _missed(menu, state, node, None, now, "invalid" if unrecognised else "no_input")
     if keys[0] not in DIGITS and len(keys) == 1:
         handled = _global(menu, state, node, keys, now, [])
         if handled is not None:
@@ -307,15 +327,16 @@ def _enter(menu: Menu, state: CallState, node_id: str, now: dt.datetime, path: P
 def _prompt_for(node: Node, state: CallState, sounds: tuple[str, ...], menu: Menu) -> Prompt:
     if node.kind == "play":
         return Prompt(sounds, keys=ALL_KEYS)
+    listen = node.grammar(state.language)
     if node.kind == "collect":
         stop = "".join(k for k in menu.keys if k not in DIGITS and k != node.terminator) \
             if node.global_keys else ""
         return Prompt(sounds, keys=ALL_KEYS, timeout_ms=node.timeout_ms,
                       max_digits=node.max_digits + (1 if node.terminator else 0),
                       terminator=node.terminator, inter_digit_ms=node.inter_digit_ms,
-                      stop_keys=stop)
+                      stop_keys=stop, listen=listen)
     # every key interrupts a menu prompt: a wrong key gets the retry prompt at once
-    return Prompt(sounds, keys=ALL_KEYS, timeout_ms=node.timeout_ms)
+    return Prompt(sounds, keys=ALL_KEYS, timeout_ms=node.timeout_ms, listen=listen)
 
 
 def _holds(menu: Menu, when: When, state: CallState, now: dt.datetime) -> bool:

@@ -1,24 +1,18 @@
 """Whole-menu checks after loading: reachability, loops with no exit, variables, skills, audio.
 
-Each problem points at the node's line and column in the menu file.
+Each problem points at the node's line and column in the menu file. Warnings (a skill the
+operators have that no menu path asks for) do not stop a menu from serving calls.
 """
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Mapping
 from pathlib import Path
 
-from .menu import (
-    ACTIONS,
-    BUILT_IN_VARS,
-    SPECIAL_TARGETS,
-    Choose,
-    Each,
-    Item,
-    Menu,
-    Node,
-    Problem,
-    Say,
-)
+from .menu_items import Choose, Each, Item, Say
+from .menu_model import Menu
+from .menu_nodes import ACTIONS, BUILT_IN_VARS, SPECIAL_TARGETS, Node
+from .menu_reader import Problem
 
 TERMINAL = ("hangup", "transfer")
 
@@ -36,9 +30,9 @@ def edges(menu: Menu, node: Node) -> list[str]:
     return targets
 
 
-def check_graph(menu: Menu, known_prompts: set[str] | None) -> list[Problem]:
-    problems: list[Problem] = []
-    # reachability
+def reachable(menu: Menu) -> set[str]:
+    """The nodes a call can reach from ``start`` (through options, outcomes, branches and the
+    global keys)."""
     seen: set[str] = set()
     todo = [menu.start]
     while todo:
@@ -47,6 +41,12 @@ def check_graph(menu: Menu, known_prompts: set[str] | None) -> list[Problem]:
             continue
         seen.add(node_id)
         todo += edges(menu, menu.nodes[node_id])
+    return seen
+
+
+def check_graph(menu: Menu, known_prompts: set[str] | None) -> list[Problem]:
+    problems: list[Problem] = []
+    seen = reachable(menu)
     for node_id in menu.nodes:
         if node_id not in seen:
             problems.append(_problem(menu, node_id, f"node {node_id!r} is unreachable from "
@@ -135,10 +135,16 @@ def _variables(menu: Menu) -> list[Problem]:
         used = _item_vars(node.prompts) + [a[1:] for a in node.args.values()
                                            if a.startswith("$")]
         used += [b.when.var for b in node.branches if b.when.var]
-        for var in used:
+        used += [w.var for w in node.option_when.values() if w.var]
+        for var in dict.fromkeys(used):  # each once per node, in order
             if var.split(".")[0] not in defined:
                 problems.append(_problem(menu, node.id, f"node {node.id!r}: unknown variable "
                                          f"{var!r} (known: {', '.join(sorted(defined))})"))
+            elif var.split(".")[0] == "features" and (
+                    var.count(".") != 1 or var.split(".")[1] not in menu.features):
+                problems.append(_problem(menu, node.id, f"node {node.id!r}: unknown feature "
+                                         f"{var!r} (the menu's 'features' are: "
+                                         f"{', '.join(sorted(menu.features)) or 'none'})"))
     return problems
 
 
@@ -151,6 +157,21 @@ def check_skills(menu: Menu, skills: set[str], agents_file: str) -> list[Problem
                 problems.append(_problem(menu, node.id, f"node {node.id!r}: no operator has "
                                          f"skill {skill!r} (see {agents_file})"))
     return problems
+
+
+def unused_skills(menu: Menu, operators: Mapping[str, Iterable[str]], agents_file: str
+                  ) -> list[Problem]:
+    """Warnings: a skill operators have (skill -> their ids) that no transfer reachable from
+    ``start`` asks for. Those operators would only ever get calls for their other skills."""
+    used = {skill for node_id in reachable(menu) for skill in menu.nodes[node_id].skills}
+    warnings = []
+    for skill in sorted(set(operators) - used):
+        names = sorted(operators[skill])
+        shown = ", ".join(names[:5]) + (f" and {len(names) - 5} more" if len(names) > 5 else "")
+        warnings.append(Problem(menu.source, 1, 1, f"warning: no menu path reaches skill "
+                                f"{skill!r} of {shown} ({agents_file}): add a transfer with "
+                                f"'skills: [{skill}]', or take the skill out of that file"))
+    return warnings
 
 
 def check_audio(menu: Menu, sounds: Path, words: dict[str, set[str]]) -> list[Problem]:

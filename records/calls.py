@@ -5,15 +5,16 @@ and completed from Asterisk's call journal (which also covers calls the controll
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import delete, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
+from .clock import utcnow
 from .lookups import screen_pop
-from .models import Call, Customer
+from .models import Call, CallAppend, Customer
 from .results import Found, ScreenPop
 
 #: Outcomes of a call. ``in_progress`` only while the call is up.
@@ -28,10 +29,6 @@ OUTCOMES = (
     "fallback",     # the controller could not serve the call: apology, then the queue
     "failed",       # nothing could serve the call
 )
-
-
-def utcnow() -> datetime:
-    return datetime.now(UTC).replace(tzinfo=None)
 
 
 def open_call(
@@ -67,10 +64,17 @@ def open_call(
     return call
 
 
+def _appended(session: Session, call_id: str) -> list[dict[str, Any]]:
+    return list(session.scalars(select(CallAppend.entry).where(CallAppend.call_id == call_id)
+                                .order_by(CallAppend.id)))
+
+
 def save_path(session: Session, call_id: str, path: list[dict[str, Any]]) -> None:
+    """The IVR's path so far; steps the ACD appended stay behind it (so a replayed save, or a
+    save after an append, loses none)."""
     call = session.scalar(select(Call).where(Call.call_id == call_id))
     if call is not None:
-        call.path = list(path)
+        call.path = [*path, *_appended(session, call_id)]
         session.commit()
 
 
@@ -88,18 +92,71 @@ def _known(session: Session, call_id: str) -> Call:
     return open_call(session, call_id=call_id, caller_number="")
 
 
-def append_path(session: Session, call_id: str, entry: dict[str, Any]) -> None:
-    call = _known(session, call_id)
+def append_path(session: Session, call_id: str, entry: dict[str, Any], write_id: str) -> None:
+    """Add a step after the IVR is done with the call (the ACD's), once however often its write
+    is replayed: the step is kept in ``call_appends`` under ``write_id``."""
+    if _applied(session, write_id):
+        return
+    _append(session, _known(session, call_id), entry, write_id)
+    _commit_once(session, write_id)
+
+
+def _applied(session: Session, write_id: str) -> bool:
+    return session.scalar(
+        select(CallAppend.id).where(CallAppend.write_id == write_id)) is not None
+
+
+def _append(session: Session, call: Call, entry: dict[str, Any], write_id: str) -> None:
+    """The step at the end of the call's path, kept under ``write_id`` (not committed)."""
     call.path = [*(call.path or []), entry]
+    session.add(CallAppend(write_id=write_id, call_id=call.call_id, entry=entry,
+                           applied_at=utcnow()))
+
+
+def _commit_once(session: Session, write_id: str) -> None:
+    try:
+        session.commit()
+    except IntegrityError:  # a replay of the same write committed first: it landed once
+        session.rollback()
+        if not _applied(session, write_id):
+            raise
+
+
+def forget_appends(session: Session, older_than: timedelta) -> int:
+    """Forget the appended steps of calls long over (no replay comes that late): their paths
+    keep them."""
+    result = session.execute(delete(CallAppend)
+                             .where(CallAppend.applied_at < utcnow() - older_than))
     session.commit()
+    return int(result.rowcount or 0)  # type: ignore[attr-defined]
 
 
-def set_queue_result(session: Session, call_id: str, operator: str, wait_s: float) -> None:
-    """The ACD connected the caller: who answered and after how long in the queue."""
+def set_queue_result(session: Session, call_id: str, operator: str, wait_s: float, *,
+                     step: dict[str, Any] | None = None, write_id: str | None = None) -> None:
+    """The ACD connected the caller: who answered and after how long in the queue. ``step``
+    (with the ``write_id`` that keeps it once), the step of the path that says how (a callback
+    attempt answered), lands in the same transaction: no reader sees the one without the
+    other."""
+    if step is not None and write_id is None:
+        raise ValueError("a step needs the write id that keeps it once")
+    if step is not None and write_id is not None and _applied(session, write_id):
+        return
     call = _known(session, call_id)
     call.operator = operator
     call.queue_wait_s = wait_s
-    session.commit()
+    if step is not None and write_id is not None:
+        _append(session, call, step, write_id)
+        _commit_once(session, write_id)
+    else:
+        session.commit()
+
+
+def set_wrap_up_code(session: Session, call_id: str, code: str) -> None:
+    """The operator's wrap-up code for the call they handled (the latest one given wins)."""
+    call = _known(session, call_id)
+    if call.wrap_up_code != code:
+        call.wrap_up_code = code
+        session.commit()
 
 
 def close_call(
@@ -111,7 +168,7 @@ def close_call(
     call = session.scalar(select(Call).where(Call.call_id == call_id))
     if call is None:
         return
-    call.path = list(path)
+    call.path = [*path, *_appended(session, call_id)]
     call.outcome = outcome
     call.ivr_ended_at = utcnow()
     session.commit()

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
-from .calls import utcnow
+from .clock import utcnow
 from .lookups import luhn_digit
 from .models import (
     Bill,
@@ -56,31 +56,44 @@ def _month_start(day: dt.date, months_back: int) -> dt.date:
     return dt.date(year, (month - 1) % 12 + 1, 1)
 
 
+def _customer(session: Session, code: str, **fields: object) -> Customer:
+    """The customer with ``code``, created or brought back to ``fields`` in place.
+
+    Updated, never deleted and re-added: call records and requests of earlier runs point at it.
+    """
+    customer = session.scalar(select(Customer).where(Customer.code == code))
+    if customer is None:
+        customer = Customer(code=code, **fields)
+        session.add(customer)
+    else:
+        for name, value in fields.items():
+            setattr(customer, name, value)
+    return customer
+
+
 def load_demo(session: Session, now: dt.datetime | None = None) -> Demo:
-    """(Re)write the demo customers, their bills and outages, and one request."""
+    """Write the demo customers, their phones, bills and outages, and one request.
+
+    Idempotent, and it keeps what earlier runs made: the demo customers are updated in place
+    (calls and requests refer to them), their bills and the demo outages are rewritten relative
+    to ``now``, and the demo request is created only when it does not exist yet (once created it
+    is a record like any other: its status and history are the hotline's, not the seed's).
+    """
     now = now or utcnow()
     today = (now + LOCAL_OFFSET).date()
     saigon = _company(session, "PCSG", "Công ty Điện lực Sài Gòn")
     cholon = _company(session, "PCCL", "Công ty Điện lực Chợ Lớn")
-    codes = (DEMO.customer_code, DEMO.other_customer_code)
-    old = list(session.scalars(select(Customer.id).where(Customer.code.in_(codes))))
-    if old:
-        requests = list(session.scalars(select(Request.id).where(Request.customer_id.in_(old))))
-        session.execute(delete(RequestEvent).where(RequestEvent.request_id.in_(requests)))
-        session.execute(delete(Request).where(Request.id.in_(requests)))
-        session.execute(delete(Bill).where(Bill.customer_id.in_(old)))
-        session.execute(delete(CustomerPhone).where(CustomerPhone.customer_id.in_(old)))
-        session.execute(delete(Customer).where(Customer.id.in_(old)))
-    session.execute(delete(Request).where(Request.number == DEMO.request_number))
-    session.execute(delete(OutageWindow).where(OutageWindow.reason.like("[demo]%")))
-    an = Customer(code=DEMO.customer_code, name="Nguyễn Văn An",
-                  address="12 Lê Lợi, Phường Bến Nghé, Quận 1", district_company_id=saigon,
-                  area="Q1-BEN-NGHE", feeder="SG-471")
-    binh = Customer(code=DEMO.other_customer_code, name="Trần Thị Bình",
-                    address="5 Hùng Vương, Phường 9, Quận 5", district_company_id=cholon,
-                    area="Q5-P09", feeder="CL-473")
-    session.add_all([an, binh])
+    an = _customer(session, DEMO.customer_code, name="Nguyễn Văn An",
+                   address="12 Lê Lợi, Phường Bến Nghé, Quận 1", district_company_id=saigon,
+                   area="Q1-BEN-NGHE", feeder="SG-471")
+    binh = _customer(session, DEMO.other_customer_code, name="Trần Thị Bình",
+                     address="5 Hùng Vương, Phường 9, Quận 5", district_company_id=cholon,
+                     area="Q5-P09", feeder="CL-473")
     session.flush()
+    demo_ids = (an.id, binh.id)
+    session.execute(delete(Bill).where(Bill.customer_id.in_(demo_ids)))
+    session.execute(delete(CustomerPhone).where(CustomerPhone.customer_id.in_(demo_ids)))
+    session.execute(delete(OutageWindow).where(OutageWindow.reason.like("[demo]%")))
     # the demo numbers name exactly the demo customers, whatever generated data holds
     session.execute(delete(CustomerPhone).where(
         CustomerPhone.phone.in_((DEMO.caller_known, "02838221234", DEMO.caller_unknown))))
@@ -112,19 +125,20 @@ def load_demo(session: Session, now: dt.datetime | None = None) -> Demo:
                      starts_at=local_utc(3, 13), ends_at=local_utc(3, 16),
                      reason="[demo] Thi công công trình", status="planned"),
     ])
-    request = Request(number=DEMO.request_number, type="outage_report", customer_id=an.id,
-                      district_company_id=saigon, caller_number=DEMO.caller_known,
-                      description="Mất điện cả hẻm", created_at=now - dt.timedelta(hours=1),
-                      deadline_at=now + dt.timedelta(hours=3), status="forwarded",
-                      escalation_level=0, priority=5)
-    session.add(request)
-    session.flush()
-    session.add_all([
-        RequestEvent(request_id=request.id, at=request.created_at, status="open", actor="op07",
-                     note="Mất điện cả hẻm", escalation_level=0),
-        RequestEvent(request_id=request.id, at=request.created_at, status="forwarded",
-                     actor="op07", note="forwarded to the district company",
-                     escalation_level=0),
-    ])
+    if session.scalar(select(Request.id).where(Request.number == DEMO.request_number)) is None:
+        request = Request(number=DEMO.request_number, type="outage_report", customer_id=an.id,
+                          district_company_id=saigon, caller_number=DEMO.caller_known,
+                          description="Mất điện cả hẻm", created_at=now - dt.timedelta(hours=1),
+                          deadline_at=now + dt.timedelta(hours=3), status="forwarded",
+                          escalation_level=0, priority=5)
+        session.add(request)
+        session.flush()
+        session.add_all([
+            RequestEvent(request_id=request.id, at=request.created_at, status="open",
+                         actor="op07", note="Mất điện cả hẻm", escalation_level=0),
+            RequestEvent(request_id=request.id, at=request.created_at, status="forwarded",
+                         actor="op07", note="forwarded to the district company",
+                         escalation_level=0),
+        ])
     session.commit()
     return DEMO

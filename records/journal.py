@@ -26,7 +26,9 @@ log = logging.getLogger("records.journal")
 FIELDS = (
     "hotline", "uniqueid", "linkedid", "caller", "sip_call_id", "channel", "dstchannel",
     "start", "answer", "end", "disposition", "outcome", "queue_status",
+    "queue_joined", "queue_answered",  # epoch seconds (later columns: older lines lack them)
 )
+_OLDEST_LINE = 12  # columns of the first journal format (no queue_status)
 
 
 @dataclass(frozen=True)
@@ -39,6 +41,9 @@ class JournalEntry:
     operator: str | None
     outcome: str
     queue_status: str
+    # seconds from joining the queue to an operator of Asterisk's fallback queue answering
+    # (the dialplan's own clock): the whole wait, the ACD's part included
+    queue_wait_s: float | None = None
 
 
 def _time(value: str) -> datetime | None:
@@ -57,7 +62,7 @@ def parse_line(line: str) -> JournalEntry | None:
         row = next(csv.reader(io.StringIO(line)))
     except (StopIteration, csv.Error):
         return None
-    if len(row) < len(FIELDS) - 1:
+    if len(row) < _OLDEST_LINE:
         return None
     values = dict(zip(FIELDS, row + [""] * (len(FIELDS) - len(row))))
     start = _time(values["start"])
@@ -67,6 +72,8 @@ def parse_line(line: str) -> JournalEntry | None:
     for channel in (values["dstchannel"], values["channel"]):
         if channel.startswith("PJSIP/op"):
             operator = channel[len("PJSIP/"):].split("-", 1)[0]
+    joined, answered = _time(values["queue_joined"]), _time(values["queue_answered"])
+    wait = (answered - joined).total_seconds() if joined and answered else None
     # The call is the caller's channel: an operator's leg bridged to it shares its linkedid.
     return JournalEntry(
         call_id=(values["linkedid"] or values["uniqueid"])[:64],
@@ -77,6 +84,7 @@ def parse_line(line: str) -> JournalEntry | None:
         operator=operator,
         outcome=values["outcome"],
         queue_status=values["queue_status"][:32],
+        queue_wait_s=wait if wait is not None and wait >= 0 else None,
     )
 
 
@@ -103,6 +111,8 @@ def apply(session: Session, entry: JournalEntry) -> None:
         call.operator = entry.operator
     if entry.queue_status:
         call.queue_status = entry.queue_status
+    if entry.queue_wait_s is not None and call.queue_wait_s is None:
+        call.queue_wait_s = entry.queue_wait_s  # the ACD records its own answers itself
     if not call.sip_call_id and entry.sip_call_id:
         call.sip_call_id = entry.sip_call_id
     session.commit()

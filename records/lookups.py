@@ -8,7 +8,8 @@ from __future__ import annotations
 
 import functools
 import re
-from datetime import datetime, timedelta
+import unicodedata
+from datetime import date, datetime, timedelta
 from typing import Any
 
 from sqlalchemy import (
@@ -27,7 +28,18 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Session
 
-from .models import Bill, Call, Customer, CustomerPhone, DistrictCompany, OutageWindow, Request
+from .clock import utcnow
+from .models import (
+    Bill,
+    Call,
+    Customer,
+    CustomerPhone,
+    DistrictCompany,
+    OutageWindow,
+    Request,
+    TariffTier,
+)
+from .phones import phone_number
 from .results import (
     BillInfo,
     BillStatus,
@@ -40,16 +52,12 @@ from .results import (
     RequestInfo,
     Result,
     ScreenPop,
+    TariffInfo,
+    TierInfo,
 )
 
 OPEN_STATUSES = ("open", "forwarded", "in_progress")
 _CODE_DIGITS = re.compile(r"[0-9]{11}")
-
-
-def utcnow() -> datetime:
-    from .calls import utcnow as now
-
-    return now()
 
 
 # -- input shapes ---------------------------------------------------------------------------------
@@ -61,25 +69,6 @@ def customer_code(text: str) -> str | Invalid:
     if not _CODE_DIGITS.fullmatch(digits):
         return Invalid("customer_code", "a customer code is PE followed by 11 digits")
     return "PE" + digits
-
-
-_PHONE_NOISE = re.compile(r"[\s.\-()]")
-_MOBILE = re.compile(r"0[35789][0-9]{8}")
-_LANDLINE = re.compile(r"02[0-9]{9}")
-
-
-def phone_number(text: str) -> str | Invalid:
-    """A Vietnamese number as stored: leading 0, no +84; a mobile is 0 + 9 digits
-    (``+84 90 912 3456`` -> ``0909123456``), a landline 02 + 9 digits (``02838221234``)."""
-    digits = _PHONE_NOISE.sub("", text or "")
-    if digits.startswith("+84"):
-        digits = "0" + digits[3:]
-    elif digits.startswith("84") and len(digits) in (11, 12):
-        digits = "0" + digits[2:]
-    if not (_MOBILE.fullmatch(digits) or _LANDLINE.fullmatch(digits)):
-        return Invalid("phone", "not a Vietnamese phone number: a mobile 0 + 9 digits "
-                                "(0901234567) or a landline 02 + 9 digits (02838221234)")
-    return digits
 
 
 def luhn_digit(digits: str) -> str:
@@ -112,7 +101,7 @@ def request_number(text: str) -> str | Invalid:
 def _customer_query() -> Select:  # type: ignore[type-arg]
     return select(Customer.id, Customer.code, Customer.name, Customer.address,
                   DistrictCompany.code, DistrictCompany.name, Customer.area,
-                  Customer.feeder).join(DistrictCompany,
+                  Customer.feeder, Customer.tariff).join(DistrictCompany,
                                         DistrictCompany.id == Customer.district_company_id)
 
 
@@ -125,6 +114,17 @@ def _by_code() -> Select:  # type: ignore[type-arg]
 def _by_phone() -> Select:  # type: ignore[type-arg]
     return (_customer_query().join(CustomerPhone, CustomerPhone.customer_id == Customer.id)
             .where(CustomerPhone.phone == bindparam("phone")).order_by(Customer.code).limit(20))
+
+
+@functools.cache
+def _by_name() -> Select:  # type: ignore[type-arg]
+    # "starts with" as a range on the name's index (SQLite compares code points; so does
+    # PostgreSQL in a C or C.UTF-8 database), the prefix test kept for other collations
+    return (_customer_query().where(Customer.name >= bindparam("low"),
+                                    Customer.name < bindparam("high"),
+                                    func.substr(Customer.name, 1, bindparam("length"))
+                                    == bindparam("low"))
+            .order_by(Customer.name, Customer.code).limit(bindparam("limit")))
 
 
 @functools.cache
@@ -207,6 +207,22 @@ def customers_by_phone(session: Session, text: str) -> Result[tuple[CustomerInfo
     return Found(tuple(CustomerInfo(*row) for row in rows))
 
 
+def customers_by_name(session: Session, text: str, limit: int = 20
+                      ) -> Result[tuple[CustomerInfo, ...]]:
+    """Customers whose full name starts with ``text`` (in NFC, each word capitalised as names
+    are stored: ``nguyễn văn`` finds ``Nguyễn Văn An``), by name; at most ``limit``."""
+    words = unicodedata.normalize("NFC", " ".join((text or "").split()))
+    if len(words) < 2 or len(words) > 128:
+        return Invalid("name", "type at least two letters of the name")
+    low = " ".join(w[:1].upper() + w[1:].lower() for w in words.split(" "))
+    rows = session.execute(_by_name(), {"low": low, "high": low + "\U0010ffff",
+                                        "length": len(low),
+                                        "limit": max(1, min(limit, 100))}).all()
+    if not rows:
+        return NotFound("customer named", low)
+    return Found(tuple(CustomerInfo(*row) for row in rows))
+
+
 def bill_status(session: Session, customer_id: int) -> Result[BillStatus]:
     """The latest bill, and the total and count of unpaid bills, in one query."""
     row = session.execute(_bill_status(), {"customer_id": customer_id}).first()
@@ -226,6 +242,34 @@ def planned_outages(session: Session, customer: CustomerInfo, days: int = 7,
     rows = session.execute(_outages(), {"feeder": customer.feeder, "area": customer.area,
                                         "until": now + timedelta(days=days), "now": now}).all()
     return Found(tuple(OutageInfo(*row) for row in rows))
+
+
+@functools.cache
+def _tariff() -> Select:  # type: ignore[type-arg]
+    in_force = (select(func.max(TariffTier.valid_from))
+                .where(TariffTier.tariff == bindparam("tariff"),
+                       TariffTier.valid_from <= bindparam("on")).scalar_subquery())
+    return (select(TariffTier.valid_from, TariffTier.tier, TariffTier.up_to_kwh,
+                   TariffTier.price)
+            .where(TariffTier.tariff == bindparam("tariff"), TariffTier.valid_from == in_force)
+            .order_by(TariffTier.tier))
+
+
+def tariff(session: Session, name: str = "residential", on: date | None = None
+           ) -> Result[TariffInfo]:
+    """The tiers of tariff ``name`` in force on day ``on`` (today in Ho Chi Minh City): the list
+    with the latest ``valid_from`` not after it."""
+    on = on or (utcnow() + timedelta(hours=7)).date()
+    rows = session.execute(_tariff(), {"tariff": name, "on": on}).all()
+    if not rows:
+        return NotFound("tariff", name)
+    tiers, lower = [], 0
+    for _valid_from, tier, up_to, price in rows:
+        tiers.append(TierInfo(tier, lower + 1 if lower else 0, up_to, price))
+        if up_to is None:
+            break
+        lower = up_to
+    return Found(TariffInfo(name, rows[0][0], tuple(tiers)))
 
 
 def _request_info(row: tuple, now: datetime) -> RequestInfo:  # type: ignore[type-arg]
@@ -281,7 +325,8 @@ def overdue_requests(session: Session, now: datetime | None = None, limit: int =
 
 
 __all__ = [
-    "OPEN_STATUSES", "bill_status", "customer_by_code", "customer_code", "customers_by_phone",
+    "OPEN_STATUSES", "bill_status", "customer_by_code", "customer_code", "customers_by_name",
+    "customers_by_phone",
     "luhn_digit", "overdue_requests", "phone_number", "planned_outages", "request_by_number",
     "request_number", "screen_pop",
 ]

@@ -50,8 +50,12 @@ class Customer(Base):
     district_company_id: Mapped[int] = mapped_column(ForeignKey("district_companies.id"))
     area: Mapped[str] = mapped_column(String(64))    # ward/commune, e.g. "Q1-BEN-NGHE"
     feeder: Mapped[str] = mapped_column(String(32))  # medium-voltage feeder, e.g. "SG-471"
+    # the price list the customer's bills follow (datagen bills every customer as residential)
+    tariff: Mapped[str] = mapped_column(String(32), default="residential",
+                                        server_default="residential")
 
-    __table_args__ = (Index("ix_customers_feeder", "feeder"),)
+    __table_args__ = (Index("ix_customers_feeder", "feeder"),
+                      Index("ix_customers_name", "name"))
 
 
 class CustomerPhone(Base):
@@ -101,6 +105,24 @@ class OutageWindow(Base):
         Index("ix_outage_windows_feeder", "feeder", "starts_at"),
         Index("ix_outage_windows_area", "area", "starts_at"),
     )
+
+
+class TariffTier(Base):
+    """One tier of a tiered price list, as published: the kWh in a month up to ``up_to_kwh``
+    (None: every kWh above the tier before) cost ``price`` đồng each, before VAT, from
+    ``valid_from`` until a later ``valid_from`` of the same tariff replaces the whole list."""
+
+    __tablename__ = "tariff_tiers"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    tariff: Mapped[str] = mapped_column(String(32))  # as Customer.tariff: "residential"
+    valid_from: Mapped[date] = mapped_column(Date)
+    tier: Mapped[int] = mapped_column(Integer)       # 1, 2, ...
+    up_to_kwh: Mapped[int | None] = mapped_column(Integer)
+    price: Mapped[int] = mapped_column(Integer)      # đồng per kWh, VAT not included
+
+    __table_args__ = (UniqueConstraint("tariff", "valid_from", "tier",
+                                       name="uq_tariff_tiers_tier"),)
 
 
 class Request(Base):
@@ -201,3 +223,48 @@ class JournalOffset(Base):
     path: Mapped[str] = mapped_column(String(512), primary_key=True)
     inode: Mapped[int] = mapped_column(BigInteger, default=0)
     offset: Mapped[int] = mapped_column(BigInteger, default=0)
+
+
+class CallAppend(Base):
+    """A step added to a call's path after the IVR (the ACD's), once however often its write is
+    replayed: a call's path is the IVR's path followed by these, in order. Kept for a month
+    (``records.calls.forget_appends``)."""
+
+    __tablename__ = "call_appends"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    write_id: Mapped[str] = mapped_column(String(32), unique=True)
+    call_id: Mapped[str] = mapped_column(String(64), index=True)
+    entry: Mapped[dict[str, Any]] = mapped_column(JSON)
+    applied_at: Mapped[datetime] = mapped_column(DateTime, index=True)
+
+
+class WebAccount(Base):
+    """A person who logs in to the web desk: an operator (``agent_id``), a supervisor, an
+    admin, a district company (``district_code``), or an API client (tokens only)."""
+
+    __tablename__ = "web_accounts"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    username: Mapped[str] = mapped_column(String(64), unique=True)
+    role: Mapped[str] = mapped_column(String(16))
+    agent_id: Mapped[str | None] = mapped_column(String(32))
+    district_code: Mapped[str | None] = mapped_column(String(16))
+    password_hash: Mapped[str] = mapped_column(String(256))  # argon2id
+    disabled: Mapped[bool] = mapped_column(Boolean, default=False)
+    created_at: Mapped[datetime] = mapped_column(DateTime)
+    password_changed_at: Mapped[datetime] = mapped_column(DateTime)
+
+
+class ApiToken(Base):
+    """A bearer token of an account for another system (the website, an SMS gateway); only its
+    SHA-256 is kept (a token is 32 random bytes: no slow hash needed)."""
+
+    __tablename__ = "api_tokens"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    account_id: Mapped[int] = mapped_column(ForeignKey("web_accounts.id"), index=True)
+    name: Mapped[str] = mapped_column(String(64))
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    created_at: Mapped[datetime] = mapped_column(DateTime)
+    revoked_at: Mapped[datetime | None] = mapped_column(DateTime)

@@ -17,7 +17,7 @@ from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from .calls import utcnow
+from .clock import utcnow
 from .errors import IllegalTransition, RequestError
 from .lookups import OPEN_STATUSES, luhn_digit
 from .models import Call, CallRequest, Customer, Request, RequestEvent
@@ -53,7 +53,8 @@ def create(session: Session, rules: RequestRules, *, request_type: str, actor: s
            call_id: str | None = None, now: datetime | None = None) -> Created:
     """Create a request; forward it at once when its type says so. Returns its number."""
     if request_type not in REQUEST_TYPES:
-        raise RequestError(f"unknown request type {request_type!r}")
+        raise RequestError(f"unknown request type {request_type!r} (one of "
+                           f"{', '.join(REQUEST_TYPES)})")
     rule = rules.rule(request_type)
     now = now or utcnow()
     district_company_id = None
@@ -116,14 +117,12 @@ def forward(session: Session, number: str, *, actor: str, now: datetime | None =
 
 def link_call(session: Session, call_id: str, number: str, relation: str = "asked") -> None:
     """Remember that a call asked about (or created) a request."""
-    row = session.execute(
-        select(Call.id, Request.id).where(Call.call_id == call_id, Request.number == number)
-    ).first()
-    if row is None:
+    call = session.scalar(select(Call.id).where(Call.call_id == call_id))
+    request = session.scalar(select(Request.id).where(Request.number == number))
+    if call is None or request is None:
         return
-    exists = session.get(CallRequest, (row[0], row[1]))
-    if exists is None:
-        session.add(CallRequest(call_id=row[0], request_id=row[1], relation=relation))
+    if session.get(CallRequest, (call, request)) is None:
+        session.add(CallRequest(call_id=call, request_id=request, relation=relation))
         session.commit()
 
 

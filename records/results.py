@@ -30,16 +30,25 @@ class NotFound:
     what: str
     key: str
 
+    def __str__(self) -> str:  # for people: "no request 20260015"
+        return f"no {self.what} {self.key}"
+
 
 @dataclass(frozen=True)
 class Invalid:
     what: str
     reason: str
 
+    def __str__(self) -> str:
+        return self.reason
+
 
 @dataclass(frozen=True)
 class Unavailable:
     reason: str
+
+    def __str__(self) -> str:
+        return f"the records did not answer ({self.reason})"
 
 
 Result = Found[T] | NotFound | Invalid | Unavailable
@@ -55,6 +64,7 @@ class CustomerInfo:
     district_company_name: str
     area: str
     feeder: str
+    tariff: str = "residential"
 
 
 @dataclass(frozen=True)
@@ -110,3 +120,18 @@ class ScreenPop:
     caller_number: str
     calls: tuple[CallSummary, ...]
     open_requests: tuple[RequestInfo, ...]
+
+
+@dataclass(frozen=True)
+class TierInfo:
+    tier: int
+    from_kwh: int        # 0 for the first tier, then one above the tier before (51, 101, ...)
+    to_kwh: int | None   # None: and above
+    price: int           # đồng per kWh, VAT not included
+
+
+@dataclass(frozen=True)
+class TariffInfo:
+    tariff: str
+    valid_from: date
+    tiers: tuple[TierInfo, ...]

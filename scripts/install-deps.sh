@@ -2,7 +2,8 @@
 # Install what the hotline needs on Debian 12, idempotently:
 #   Asterisk (>= 16; from the bullseye suite, pinned low, on the mirror this machine already uses),
 #   SIPp (sip-tester), baresip (a third-party softphone the tests use as an operator),
-#   redis-server, PostgreSQL, espeak-ng, sox, python3-venv.
+#   redis-server, PostgreSQL, espeak-ng, sox, python3-venv, chromium (the browser tests),
+#   fail2ban and nftables (the SIP guard: addresses guessing passwords are dropped).
 # Services are never auto-started by apt: the project starts its own private instances.
 set -euo pipefail
 
@@ -47,7 +48,9 @@ no_autostart() {
 updated=0
 apt_update() { if [ "$updated" = 0 ]; then $SUDO apt-get update -qq; updated=1; fi; }
 
-want=(sip-tester baresip-core redis-server espeak-ng sox libsox-fmt-mp3 postgresql python3-venv)
+# chromium: the browser tests drive Debian's headless Chromium (playwright, no browser download)
+want=(sip-tester baresip-core redis-server espeak-ng sox libsox-fmt-mp3 postgresql python3-venv chromium
+      fail2ban nftables)
 missing=()
 for p in "${want[@]}"; do have_pkg "$p" || missing+=("$p"); done
 

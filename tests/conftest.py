@@ -11,6 +11,7 @@ group and a module's hotline was started again on each worker that drew one of i
 from __future__ import annotations
 
 import re
+import secrets
 import shutil
 import socket
 import subprocess
@@ -72,15 +73,19 @@ def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
 
 @pytest.fixture(scope="session")
 def redis_server() -> Iterator[str]:
-    """A private redis-server on loopback for the session; its URL."""
+    """A private redis-server on loopback for the session, with a password as the hotline's
+    has; its URL (``redis://:<password>@127.0.0.1:<port>/0``)."""
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]
     folder = tempfile.mkdtemp(prefix="hotline-redis-")
-    process = subprocess.Popen(
-        ["redis-server", "--bind", "127.0.0.1", "--port", str(port), "--dir", folder,
-         "--save", "", "--appendonly", "no", "--protected-mode", "yes"],
-        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    password = secrets.token_hex(16)
+    conf = Path(folder) / "redis.conf"
+    conf.write_text(f"bind 127.0.0.1\nport {port}\ndir {folder}\nsave \"\"\nappendonly no\n"
+                    f"protected-mode yes\nrequirepass {password}\n")
+    conf.chmod(0o600)
+    process = subprocess.Popen(["redis-server", str(conf)], stdout=subprocess.DEVNULL,
+                               stderr=subprocess.DEVNULL)
     deadline = time.monotonic() + 10
     while True:
         try:
@@ -92,7 +97,7 @@ def redis_server() -> Iterator[str]:
                 raise RuntimeError("redis-server did not start") from None
             time.sleep(0.02)
     try:
-        yield f"redis://127.0.0.1:{port}/0"
+        yield f"redis://:{password}@127.0.0.1:{port}/0"
     finally:
         process.terminate()
         process.wait(10)

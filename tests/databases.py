@@ -42,10 +42,18 @@ class PostgresCluster:
             shutil.chown(self.base, "postgres")
         self._run(str(PG_BIN / "initdb"), "-D", str(self.data), "-U", self.user,
                   "--auth=trust", "-E", "UTF8", "--locale=C.UTF-8")
+        self.start_server()
+
+    def start_server(self) -> None:
+        """Start the server of the cluster (again), on the same port."""
         self._run(str(PG_BIN / "pg_ctl"), "-D", str(self.data), "-w", "-l",
                   str(self.base / "postgres.log"), "-o",
                   f"-p {self.port} -k {self.base} -c listen_addresses=127.0.0.1 "
                   "-c fsync=off -c synchronous_commit=off -c full_page_writes=off", "start")
+
+    def stop_server(self) -> None:
+        """Stop the server as an admin would (connections are ended); the data stays."""
+        self._run(str(PG_BIN / "pg_ctl"), "-D", str(self.data), "-w", "-m", "fast", "stop")
 
     def stop(self) -> None:
         try:

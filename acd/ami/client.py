@@ -31,6 +31,7 @@ from .errors import (
     AmiAuthError,
     AmiDisconnected,
     AmiError,
+    AmiNotSent,
     AmiProtocolError,
     AmiStateError,
     AmiTimeout,
@@ -82,7 +83,7 @@ class _Session:
 
     async def request(self, action: str, headers: Headers, timeout: float) -> ActionComplete:
         if self.conn.state is ConnectionState.CLOSED:
-            raise AmiDisconnected(f"not connected to AMI at {self.where}; {action} was not sent")
+            raise AmiNotSent(f"not connected to AMI at {self.where}; {action} was not sent")
         action_id, data = self.conn.send(action, headers)
         future: asyncio.Future[ActionComplete] = asyncio.get_running_loop().create_future()
         self.futures[action_id] = (action, future)
@@ -224,7 +225,7 @@ class AmiClient:
         self._refuse_unless_started(f"action({name!r})")
         session = self._session
         if session is None:
-            raise AmiDisconnected(f"not connected to AMI at {self.where}; {name} was not sent")
+            raise AmiNotSent(f"not connected to AMI at {self.where}; {name} was not sent")
         return await session.request(
             name, headers, self._action_timeout if timeout is None else timeout)
 

@@ -8,7 +8,9 @@
     │                                               the call (action() after close(), ...)
     ├── AmiAuthError          code "ami.auth"       Asterisk refused the Login
     ├── AmiDisconnected       code "ami.disconnected"  the connection dropped while the action
-    │                                               was pending; it is NOT re-sent
+    │   │                                           was pending; it is NOT re-sent
+    │   └── AmiNotSent        code "ami.not_sent"   there was no connection: the action was
+    │                                               never sent, so it certainly did not run
     ├── AmiTimeout            code "ami.timeout"    no reply in time
     └── AmiActionError        code "ami.action"     Asterisk answered ``Response: Error``
 
@@ -49,6 +51,13 @@ class AmiDisconnected(AmiError):
     it may or may not have run (an Originate may have placed its call)."""
 
     code = "ami.disconnected"
+
+
+class AmiNotSent(AmiDisconnected):
+    """There was no connection when the action was asked for: it was never sent, so (unlike
+    its parent) it certainly did not run."""
+
+    code = "ami.not_sent"
 
 
 class AmiTimeout(AmiError):

@@ -215,6 +215,19 @@ class AgiChannel:
             raise AgiHangup("caller gone while waiting for a key")
         return chr(reply.result) if reply.result > 0 else None
 
+    async def record_file(self, path: str, escape_digits: str, timeout_ms: int,
+                          silence_s: int) -> str | None:
+        """Record the caller into ``path``.wav until ``silence_s`` seconds of silence, a key of
+        ``escape_digits`` (returned) or ``timeout_ms``; None when no key ended it."""
+        reply = await self.command("RECORD FILE", path, "wav", escape_digits, str(timeout_ms),
+                                   "0", f"s={silence_s}", timeout=timeout_ms / 1000 + 10)
+        if reply.result < 0:
+            await self.command("CHANNEL STATUS")  # raises AgiHangup when the caller is gone
+            raise AgiCommandError(200, f"could not record to {path}", "RECORD FILE")
+        # "(dtmf)": the result is the key; "(timeout)" after silence or the time limit: the
+        # result is then what was left of the time limit, not a key
+        return chr(reply.result) if reply.data == "dtmf" and reply.result > 0 else None
+
     async def set_variable(self, name: str, value: str) -> None:
         await self.command("SET VARIABLE", name, value)
 

@@ -1,5 +1,7 @@
 """End-to-end harness: a whole hotline (Asterisk, Redis, controller, SQLite) per test module and
 Asterisk flavour, started the way `hotline up` starts it, on private ports in a temp folder.
+A module sets ``SETTINGS`` (a dict of hotline settings) for its hotline, and
+``DATABASE = "postgresql"`` to keep its records in the test session's PostgreSQL instead.
 
 Flavours: Asterisk 16 on the host, and Asterisk 22 in the Debian sid chroot made by
 scripts/install-asterisk22.sh. HOTLINE_E2E_FLAVOURS=asterisk16 limits a local run to one.
@@ -19,10 +21,15 @@ import pytest
 from sqlalchemy import func, select
 
 from hotline import config, processes
+from hotline.redact import secrets_of
 from hotline.sipcall import CallPlan, SippResult, place, wait_for_records
 from records.database import make_engine, make_sessions
 from records.demo import load_demo
 from records.models import Call
+
+from ..databases import PostgresCluster
+from . import amiwatch
+from .browser import browser  # noqa: F401 - the browser tests' fixture
 
 AST22_ROOT = os.environ.get("HOTLINE_AST22_ROOT", "/var/cache/hotline/asterisk22")
 FLAVOURS = {"asterisk16": "", "asterisk22": AST22_ROOT}
@@ -51,9 +58,11 @@ def heard(record: Record) -> list[str]:
 class Hotline:
     """One running hotline instance, driven as a user would drive it."""
 
-    def __init__(self, settings: config.Settings, flavour: str) -> None:
+    def __init__(self, settings: config.Settings, flavour: str,
+                 postgres: PostgresCluster | None = None) -> None:
         self.settings = settings
         self.flavour = flavour
+        self.postgres = postgres  # the server of its records, if they are in PostgreSQL
 
     def place(self, keys: str = "", **plan: Any) -> SippResult:
         return place(CallPlan(number=self.settings.hotline_number, keys=keys, **plan),
@@ -95,17 +104,21 @@ class Hotline:
     def controller_pid(self) -> int | None:
         return processes.controller_pid(self.settings)
 
-    def kill_controller(self) -> None:
+    def kill_controller(self, sig: int = signal.SIGKILL) -> int:
+        """Send the controller ``sig`` (kill -9 by default); its pid. With SIGKILL, returns
+        once it is gone (the supervisor, if on, starts another: see ``start_controller``)."""
         pid = self.controller_pid()
         assert pid, "controller is not running"
-        os.kill(pid, signal.SIGKILL)
-        self.wait_until(lambda: processes.controller_pid(self.settings) is None, 10,
-                        "controller gone")
+        os.kill(pid, sig)
+        if sig == signal.SIGKILL:
+            self.wait_until(lambda: not processes._alive(pid), 10, "controller gone")
+        return pid
 
     def stop_controller(self) -> None:
         processes.stop_controller(self.settings)
 
     def start_controller(self) -> None:
+        """Start the controller, or wait until the supervisor's new one serves."""
         processes.start_controller(self.settings)
 
     def status(self) -> dict[str, Any] | None:
@@ -128,20 +141,28 @@ def hotline(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFac
         pytest.fail(f"{flavour}: no Asterisk in {root}; run scripts/install-asterisk22.sh "
                     "(or set HOTLINE_E2E_FLAVOURS=asterisk16)")
     runtime = tmp_path_factory.mktemp(f"hl-{flavour}")
-    menu_file = None
+    menu_file = getattr(request.module, "MENU", None)  # a menu of the module's own
     if getattr(request.module, "OWN_MENU_COPY", False):  # tests that edit the running menu
         menu_file = runtime / "menu" / "19001122.yaml"
         menu_file.parent.mkdir()
         menu_file.write_bytes((config.PROJECT_ROOT / "dialplans" / "19001122.yaml").read_bytes())
+    postgres: PostgresCluster | None = None
+    database: dict[str, Any] = {}
+    if getattr(request.module, "DATABASE", "sqlite") == "postgresql":  # else SQLite
+        postgres = request.getfixturevalue("postgres")
+        database["database_url"] = postgres.fresh_database("migrated")
     agents_file = runtime / "agents.yaml"  # its own copy: tests edit it while the hotline runs
     agents_file.write_bytes((config.PROJECT_ROOT / "dialplans" / "agents.yaml").read_bytes())
     settings = config.load_or_create(
         runtime, agents_file=str(agents_file), sip_port=config.free_port(0, kind=socket.SOCK_DGRAM),
         ami_port=config.free_port(),
         agi_port=config.free_port(), redis_port=config.free_port(), asterisk_root=root,
+        # a spare port, never the default 8080: two hotlines starting at once both saw it free
+        web_port=config.free_port(),
         menu_file=str(menu_file) if menu_file else None,
-        **getattr(request.module, "SETTINGS", {}),
+        **getattr(request.module, "SETTINGS", {}), **database,
     )
+    amiwatch.install(settings)  # the tests' read-only AMI user (tests/e2e/amiwatch.py)
     try:
         processes.up(settings, progress=False)
         engine = make_engine(settings.database_url)
@@ -155,6 +176,23 @@ def hotline(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFac
             exc.add_note(f"and stopping the half-started hotline failed too: {cleanup}")
         raise
     try:
-        yield Hotline(settings, flavour)
+        yield Hotline(settings, flavour, postgres)
     finally:
         processes.down(settings)
+    # every e2e run: no log of the whole run (Asterisk's, Redis's, the controller's, the
+    # supervisor's, the desk's, the CDR journal) holds a secret the hotline generated
+    leaks = secrets_in_logs(settings)
+    assert not leaks, f"secrets in the logs: {leaks}"
+
+
+def secrets_in_logs(settings: config.Settings) -> list[str]:
+    """Each log file (under ``<runtime>/log``) holding a secret, with how many it holds."""
+    secrets = [s.encode() for s in secrets_of(settings)]
+    found = []
+    for path in sorted(settings.logs.rglob("*")):
+        if path.is_file():
+            data = path.read_bytes()
+            count = sum(secret in data for secret in secrets)
+            if count:
+                found.append(f"{path.relative_to(settings.runtime)}: {count}")
+    return found

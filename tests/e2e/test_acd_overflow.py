@@ -16,13 +16,13 @@ from typing import Any
 
 import pytest
 
-from acd.ami.client import AmiClient
 from hotline import processes
 from hotline.config import free_port
 from hotline.sipagent import SippCallee
 from hotline.sipcall import wait_for_records
 from records.demo import DEMO
 
+from . import amiwatch
 from .conftest import Hotline
 from .test_acd import operators
 from .test_acd_routing import HAZARD, in_background, waiting
@@ -78,13 +78,13 @@ async def test_a_waiting_caller_hears_their_position_the_wait_and_the_callback_o
     heard: list[str] = []
 
     def on_event(message: Any) -> None:
-        # ExecIf(1?Playback(<files>)) in acd-wait's timeout step
-        played = re.search(r"Playback\(([^)]*)\)", message.get("AppData", ""))
-        if message.name == "Newexten" and played and "acd_position_is" in played[1]:
-            heard.append(played[1])
+        # Playback(<files>) in acd-wait's timeout step
+        played = message.get("AppData", "")
+        if message.name == "Newexten" and message.get("Application") == "Playback" \
+                and "acd_position_is" in played:
+            heard.append(played)
 
-    ami = AmiClient("127.0.0.1", settings.ami_port, settings.ami_username, settings.ami_secret,
-                    on_event=on_event, events="dialplan")
+    ami = amiwatch.client(settings, on_event, "dialplan")
     await ami.start()
     try:
         await ami.wait_connected(10)

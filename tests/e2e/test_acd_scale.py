@@ -65,11 +65,12 @@ async def test_two_acds_never_give_an_operator_two_calls_under_200_callers(
 
     ami = AmiClient("127.0.0.1", settings.ami_port, settings.ami_username, settings.ami_secret,
                     on_event=on_event, events="call,user")
-    redis = Redis(host="127.0.0.1", port=settings.redis_port)
+    redis = Redis(**settings.redis_connection())
     agents = load_agents(Path(settings.agents_file))
     by_second: set[str] = set()
 
-    async def connected(call_id: str, agent_id: str, wait_s: float) -> None:
+    async def connected(call_id: str, agent_id: str, wait_s: float,
+                        step: dict[str, Any] | None = None) -> None:
         by_second.add(call_id)
 
     second = AcdService(LiveState(redis), ami, lambda: agents, str(settings.sounds),

@@ -13,6 +13,9 @@ from hotline.sipcall import CallPlan, place, wait_for_records
 from .conftest import Hotline, steps
 
 pytestmark = pytest.mark.e2e
+# the dialplan's own fallback with no controller at all: nothing restarts it here (the
+# supervisor's restarts are tested in test_fault_controller.py)
+SETTINGS = {"supervised": False}
 
 
 def _in_menu(hotline: Hotline, call_ids: list[str]) -> bool:
@@ -61,7 +64,7 @@ def test_sigterm_lets_the_call_finish_its_step_then_hands_it_to_operators(
         import os
 
         os.kill(pid, signal.SIGTERM)
-        hotline.wait_until(lambda: hotline.controller_pid() is None, 40, "controller stopped")
+        hotline.wait_until(lambda: hotline.controller_pid() is None, 60, "controller stopped")
         in_call.result()
     (record,) = wait_for_records(hotline.settings, [call_id], 30)
     assert record is not None

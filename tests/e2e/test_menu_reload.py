@@ -4,10 +4,12 @@ and the running menu keeps serving."""
 
 from __future__ import annotations
 
+import hashlib
 import threading
 from pathlib import Path
 
 import pytest
+from redis import Redis
 
 from hotline.sipcall import CallPlan, place, wait_for_records
 from records.demo import DEMO
@@ -16,6 +18,11 @@ from .conftest import Hotline, steps
 
 pytestmark = pytest.mark.e2e
 OWN_MENU_COPY = True
+
+
+def version_of(text: str) -> str:
+    """The version a menu file with this text gets (ivr.menu.load_menu)."""
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()[:12]
 
 
 def version(hotline: Hotline) -> str:
@@ -64,3 +71,34 @@ def test_a_changed_menu_serves_new_calls_and_a_broken_one_is_refused(hotline: Ho
     assert steps(first).count("welcome") == 1
     assert first["outcome"] == "completed"
     menu_file.write_text(original, encoding="utf-8")
+
+
+def test_an_admin_switches_the_products_line_on(hotline: Hotline) -> None:
+    """Off as shipped (7 is a wrong key: test_self_service); switched on in the running menu,
+    the main menu offers it and 7 leads to it, then to an advisor (skill advice)."""
+    menu_file = Path(hotline.settings.menu_file)
+    original = menu_file.read_text(encoding="utf-8")
+    assert "\n  products: no" in original, "the shipped menu changed: adapt this test"
+    switched = original.replace("\n  products: no", "\n  products: yes")
+    try:
+        menu_file.write_text(switched, encoding="utf-8")
+        hotline.wait_until(lambda: version(hotline) == version_of(switched), 20,
+                           "the line switched on")
+        (record,) = hotline.call("7 1", caller=DEMO.caller_unknown, delay_ms=6000, gap_ms=2500,
+                                 wait_s=40)
+    finally:
+        menu_file.write_text(original, encoding="utf-8")
+        hotline.wait_until(lambda: version(hotline) == version_of(original), 20,
+                           "the menu restored")
+    assert record is not None
+    main = next(e for e in record["path"] if e.get("node") == "main" and "played" in e)
+    assert main["played"] == ["main_menu_with_products"]
+    assert "main:7" in steps(record) and "products_help:1" in steps(record)
+    assert [p for e in record["path"] for p in e.get("played", [])
+            if p.startswith("products")] == ["products_info"]  # 1 said during it
+    assert record["path"][-1]["node"] == "advice_operator" and record["outcome"] == "queued"
+    redis = Redis(**hotline.settings.redis_connection())
+    try:
+        assert redis.hget(f"acd:call:{record['call_id']}", "skills") == b"advice"
+    finally:
+        redis.close()

@@ -13,12 +13,13 @@ from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 import pytest
+from redis import Redis
 from sqlalchemy import select
 
-from ivr.speech import say
 from records.database import make_engine, make_sessions
 from records.demo import DEMO, LOCAL_OFFSET
-from records.models import Bill, Customer, Request
+from records.models import Bill, Customer, Request, TariffTier
+from speech.values import say
 
 from .conftest import Hotline, Record, heard, steps
 
@@ -39,6 +40,13 @@ SCENARIOS: dict[str, dict[str, Any]] = {
     "request_status": {"caller": UNKNOWN, "keys": f"4 {DEMO.request_number}#", "delay_ms": 6000,
                        "gap_ms": 3000},
     "operator_on_0": {"caller": UNKNOWN, "keys": "0", "delay_ms": 6000},
+    # the information and advice lines; a key pressed during an announcement answers the offer
+    # that follows it
+    "tariffs": {"caller": UNKNOWN, "keys": "5 1", "delay_ms": 6000, "gap_ms": 2500,
+                "max_call_s": 150},
+    "ways_to_pay": {"caller": KNOWN, "keys": "5 2 1", "delay_ms": 6000, "gap_ms": 2500},
+    "new_connection": {"caller": UNKNOWN, "keys": "5 3 1", "delay_ms": 6000, "gap_ms": 2500},
+    "advice": {"caller": KNOWN, "keys": "6 1", "delay_ms": 6000, "gap_ms": 2500},
     "english": {"caller": KNOWN, "keys": "9 2", "delay_ms": 6000, "gap_ms": 2500},
     "wrong_key_then_2": {"caller": KNOWN, "keys": "7 2", "delay_ms": 6000, "gap_ms": 2500},
     "presses_nothing": {"caller": UNKNOWN, "keys": "", "max_call_s": 150},
@@ -161,6 +169,60 @@ def test_0_reaches_an_operator_from_the_main_menu(calls: dict[str, Record]) -> N
     assert "main:0" in steps(record)
     assert record["path"][-1] == {"node": "operator", "played": ["transfer_operator"]}
     assert record["outcome"] == "queued"
+
+
+def test_the_tariff_is_read_tier_by_tier_from_the_records(calls: dict[str, Record],
+                                                          hotline: Hotline) -> None:
+    record = calls["tariffs"]
+    engine = make_engine(hotline.settings.database_url)
+    with make_sessions(engine)() as s:
+        tiers = list(s.scalars(select(TariffTier).where(TariffTier.tariff == "residential")
+                               .order_by(TariffTier.tier)))
+    engine.dispose()
+    assert len(tiers) == 6
+    expected = ["tariff_intro", *say("date", tiers[0].valid_from, "vi")]
+    lower = 0
+    for tier in tiers:
+        expected += ["tariff_tier", *say("number", tier.tier, "vi")]
+        if tier.up_to_kwh is None:
+            expected += ["tariff_above", *say("number", lower, "vi")]
+        else:
+            expected += ["tariff_up_to", *say("number", tier.up_to_kwh, "vi")]
+            lower = tier.up_to_kwh
+        expected += ["tariff_kwh_unit", *say("money", tier.price, "vi")]
+    assert ["main:5", "service_menu:1"] == [s for s in steps(record) if ":" in s][:2]
+    assert {"node": "tariff_lookup", "action": "tariff", "outcome": "found"} in record["path"]
+    assert played(record, "tariff_list") == expected
+    assert record["outcome"] == "completed"
+
+
+def waited_for(hotline: Hotline, record: Record) -> str | None:
+    """The skills the ACD was asked for, as it keeps them with the call."""
+    redis = Redis(**hotline.settings.redis_connection())
+    try:
+        stored = redis.hget(f"acd:call:{record['call_id']}", "skills")
+    finally:
+        redis.close()
+    return stored.decode() if stored is not None else None
+
+
+@pytest.mark.parametrize(("scenario", "heard", "transfer", "skill"), [
+    ("ways_to_pay", ["ways_to_pay"], "billing_operator", "billing"),
+    ("new_connection", ["new_connection_info"], "new_connection_operator", "new_connection"),
+    ("advice", ["advice_tips"], "advice_operator", "advice"),
+])
+def test_the_information_lines_hand_the_caller_to_their_skill(
+        calls: dict[str, Record], hotline: Hotline, scenario: str, heard: list[str],
+        transfer: str, skill: str) -> None:
+    record = calls[scenario]
+    assert [p for e in record["path"] for p in e.get("played", [])
+            if p in heard] == heard
+    offer = {"ways_to_pay": "payment_help", "new_connection": "new_connection_help",
+             "advice": "advice_help"}[scenario]
+    assert f"{offer}:1" in steps(record)
+    assert record["path"][-1]["node"] == transfer
+    assert record["outcome"] == "queued"
+    assert waited_for(hotline, record) == skill
 
 
 def test_english_callers_hear_english_words(calls: dict[str, Record],

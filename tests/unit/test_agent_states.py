@@ -23,20 +23,22 @@ IDLE = 90.0       # when the operator last became free, kept by the starting sta
 NOW = 200.0
 
 EVENT_NAMES = ("login", "logout", "pause", "unpause", "offer", "answer", "no_answer",
-               "caller_gone", "hangup", "wrap_up_done")
+               "caller_gone", "hangup", "wrap_up_done", "wrap_up_code")
 
 #: One status per state, as the operator would really be in it: the call c1 is in progress where
-#: there is a call; one offer already rang out unanswered; the last call was closed as 'solved'.
+#: there is a call; one offer already rang out unanswered; the last call (c0) was closed as
+#: 'solved'.
 START: dict[AgentState, AgentStatus] = {
     S.LOGGED_OUT: AgentStatus(OP, S.LOGGED_OUT, since=EARLIER),
     S.AVAILABLE: AgentStatus(OP, S.AVAILABLE, since=EARLIER, idle_since=IDLE, missed_offers=1,
-                             wrap_up_code="solved"),
+                             wrap_up_code="solved", last_call_id="c0"),
     S.RESERVED: AgentStatus(OP, S.RESERVED, since=EARLIER, idle_since=IDLE, missed_offers=1,
                             call_id="c1"),
     S.ON_CALL: AgentStatus(OP, S.ON_CALL, since=EARLIER, idle_since=IDLE, call_id="c1"),
-    S.WRAP_UP: AgentStatus(OP, S.WRAP_UP, since=EARLIER, idle_since=IDLE, call_id="c1"),
+    S.WRAP_UP: AgentStatus(OP, S.WRAP_UP, since=EARLIER, idle_since=IDLE, call_id="c1",
+                           last_call_id="c1", wrap_up_until=EARLIER + 10),
     S.PAUSED: AgentStatus(OP, S.PAUSED, since=EARLIER, idle_since=IDLE, pause_reason="lunch",
-                          missed_offers=1),
+                          missed_offers=1, last_call_id="c0"),
 }
 
 #: The event sent for each name in the product test.
@@ -51,6 +53,7 @@ EVENTS: dict[str, Event] = {
     "caller_gone": Event("caller_gone", call_id="c1"),
     "hangup": Event("hangup", call_id="c1"),
     "wrap_up_done": Event("wrap_up_done", reason="resolved"),
+    "wrap_up_code": Event("wrap_up_code", reason="7"),
 }
 
 LOGGED_OUT_NOW = AgentStatus(OP, S.LOGGED_OUT, since=NOW)
@@ -73,12 +76,20 @@ EXPECTED: dict[tuple[AgentState, str], AgentStatus] = {
                                          call_id=None),
     (S.RESERVED, "logout"): LOGGED_OUT_NOW,
     (S.RESERVED, "pause"): replace(START[S.RESERVED], pending_pause="meeting"),
-    (S.ON_CALL, "hangup"): replace(START[S.ON_CALL], state=S.WRAP_UP, since=NOW),
+    (S.ON_CALL, "hangup"): replace(START[S.ON_CALL], state=S.WRAP_UP, since=NOW,
+                                   last_call_id="c1", wrap_up_until=NOW),  # no wrap-up time: due
     (S.ON_CALL, "pause"): replace(START[S.ON_CALL], pending_pause="meeting"),
     (S.WRAP_UP, "wrap_up_done"): replace(START[S.WRAP_UP], state=S.AVAILABLE, since=NOW,
-                                         idle_since=NOW, call_id=None, wrap_up_code="resolved"),
+                                         idle_since=NOW, call_id=None, wrap_up_code="resolved",
+                                         wrap_up_until=0.0),
+    # a wrap-up code ends the wrap-up; given later, it still belongs to the last call
+    (S.WRAP_UP, "wrap_up_code"): replace(START[S.WRAP_UP], state=S.AVAILABLE, since=NOW,
+                                         idle_since=NOW, call_id=None, wrap_up_code="7",
+                                         wrap_up_until=0.0),
+    (S.AVAILABLE, "wrap_up_code"): replace(START[S.AVAILABLE], wrap_up_code="7"),
+    (S.PAUSED, "wrap_up_code"): replace(START[S.PAUSED], wrap_up_code="7"),
     (S.WRAP_UP, "pause"): replace(START[S.WRAP_UP], state=S.PAUSED, since=NOW,
-                                  pause_reason="meeting", call_id=None),
+                                  pause_reason="meeting", call_id=None, wrap_up_until=0.0),
     (S.WRAP_UP, "logout"): LOGGED_OUT_NOW,
     (S.PAUSED, "unpause"): replace(START[S.PAUSED], state=S.AVAILABLE, since=NOW,
                                    idle_since=NOW, pause_reason=None),
@@ -109,6 +120,23 @@ def test_illegal_pair_raises_and_leaves_the_status(state: AgentState, name: str)
     with pytest.raises(AgentStateError, match=f"{OP} is {state.value}: cannot {name}"):
         transition(before, EVENTS.get(name, Event(name)), NOW)
     assert before == copy
+
+
+def test_a_wrap_up_code_without_a_call_to_give_it_to_is_refused() -> None:
+    fresh = transition(AgentStatus(OP), Event("login"), NOW)
+    with pytest.raises(AgentStateError, match="op07 has no call to give a wrap-up code to"):
+        transition(fresh, Event("wrap_up_code", reason="7"), NOW)
+
+
+def test_a_hang_up_sets_the_end_of_the_wrap_up_and_only_that_calls_wrap_up_ends_it() -> None:
+    """The deadline lives with the status (in Redis), so any controller can end the wrap-up
+    when it is due; a late ``wrap_up_done`` for an earlier call cannot end the next one."""
+    wrap_up = transition(START[S.ON_CALL], Event("hangup", call_id="c1"), NOW, wrap_up_s=30)
+    assert (wrap_up.state, wrap_up.wrap_up_until) == (S.WRAP_UP, NOW + 30)
+    with pytest.raises(AgentStateError, match="has call c1, not c0"):
+        transition(wrap_up, Event("wrap_up_done", call_id="c0"), NOW + 30)
+    done = transition(wrap_up, Event("wrap_up_done", call_id="c1"), NOW + 30)
+    assert (done.state, done.wrap_up_until) == (S.AVAILABLE, 0.0)
 
 
 def test_the_error_has_a_stable_code() -> None:

@@ -202,7 +202,7 @@ def test_the_queue_result_of_a_call_the_ivr_never_saw_is_kept(tmp_path: Path, se
     attempts are not lost, and the journal completes the row (caller, start) later."""
     with sessions() as s:
         calls.set_queue_result(s, "1795663230.65", "op32", 6.0)
-        calls.append_path(s, "1795663230.65", {"event": "callback_requested"})
+        calls.append_path(s, "1795663230.65", {"event": "callback_requested"}, write_id="w1")
     path = tmp_path / "calls.csv"
     path.write_text(
         '"1","1795663230.65","1795663230.65","090955565","hcd2a0303416f4x65@127.0.0.1",'
@@ -215,3 +215,44 @@ def test_the_queue_result_of_a_call_the_ivr_never_saw_is_kept(tmp_path: Path, se
         assert call.path == [{"event": "callback_requested"}]
         assert call.caller_number == "090955565"
         assert (call.outcome, str(call.started_at)) == ("overflow", "2026-11-26 03:20:30.493671")
+
+
+FALLBACK_QUEUE = Path(__file__).parent.parent / "fixtures" / "journal" / "calls-fallback-queue.csv"
+
+
+def test_a_caller_the_fallback_queue_answered_keeps_the_whole_wait(
+        tmp_path: Path, sessions) -> None:  # type: ignore[no-untyped-def]
+    """Recorded on Asterisk 16, then 22: callers the ACD had accepted, moved to app_queue when
+    their controller was killed, and answered there. The wait counts from joining the queue
+    (the ACD's part included) to the operator's answer."""
+    with sessions() as s:  # the controller had recorded the menu part and closed it
+        for call_id in ("1796652004.12", "1796652558.1"):
+            calls.open_call(s, call_id=call_id, caller_number="0909000222")
+            calls.close_call(s, call_id, outcome="queued", path=[{"node": "operator"}])
+    path = tmp_path / "calls.csv"
+    shutil.copy(FALLBACK_QUEUE, path)
+    assert journal.ingest(sessions, path) == 2
+    with sessions() as s:
+        rows = {c.call_id: (c.operator, c.queue_wait_s, c.outcome) for c in s.scalars(select(Call))}
+    assert rows == {"1796652004.12": ("op08", 14.0, "queued"),
+                    "1796652558.1": ("op13", 11.0, "queued")}
+
+
+def test_older_journal_lines_without_the_queue_columns_still_parse() -> None:
+    entry = journal.parse_line(line())
+    assert entry is not None and entry.queue_wait_s is None
+    newer = journal.parse_line(line().rstrip("\n") + ',"1700000003","1700000010"\n')
+    assert newer is not None and newer.queue_wait_s == 7.0
+    unanswered = journal.parse_line(line().rstrip("\n") + ',"1700000003",""\n')
+    assert unanswered is not None and unanswered.queue_wait_s is None
+
+
+def test_the_acds_own_wait_is_not_replaced_by_the_journals(tmp_path: Path, sessions) -> None:  # type: ignore[no-untyped-def]
+    with sessions() as s:
+        calls.open_call(s, call_id="100.1", caller_number="0909000111")
+        calls.set_queue_result(s, "100.1", "op07", 4.25)
+    path = tmp_path / "calls.csv"
+    path.write_text(line().rstrip("\n") + ',"1700000003","1700000010"\n')
+    journal.ingest(sessions, path)
+    with sessions() as s:
+        assert s.scalars(select(Call)).one().queue_wait_s == 4.25

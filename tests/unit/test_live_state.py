@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import asyncio
 import random
-from collections.abc import AsyncIterator
 
 import pytest
 from redis.asyncio import Redis
@@ -13,15 +12,6 @@ from redis.asyncio import Redis
 from acd.decision import Policy, WaitingCall, decide
 from acd.live import CALL_TTL_S, LiveState
 from acd.states import AgentState, AgentStateError, Event
-
-
-@pytest.fixture
-async def redis(redis_server: str) -> AsyncIterator[Redis]:
-    client = Redis.from_url(redis_server)
-    await client.flushdb()
-    yield client
-    await client.flushdb()
-    await client.aclose()
 
 
 class Profile:
@@ -123,3 +113,61 @@ async def test_two_controllers_never_reserve_an_operator_twice_under_200_calls(
     for agent_id, call_id in won:
         status = await setup.agent(agent_id)
         assert (status.state, status.call_id) == (AgentState.RESERVED, call_id)
+
+
+async def test_a_call_waits_for_its_screen_pop_until_it_comes_or_its_time_is_up(
+        redis: Redis) -> None:
+    live = LiveState(redis)
+    await live.add_call(WaitingCall("c1", ("billing",), "vi", 0, 10.0), display="billing",
+                        pop_until=10.2)
+    await live.add_call(WaitingCall("c2", ("billing",), "vi", 0, 10.0), display="billing",
+                        pop_until=10.2)
+    assert [c.call_id for c in await live.waiting()] == ["c1", "c2"]  # both wait
+    assert await live.waiting(ready_at=10.1) == []                  # neither is offered yet
+    assert await live.set_facts("c1", "op07", "billing PE01 1 open")
+    ready = await live.waiting(ready_at=10.1)
+    assert [(c.call_id, c.sticky_agent) for c in ready] == [("c1", "op07")]
+    assert (await live.call("c1"))["display"] == "billing PE01 1 open"
+    assert [c.call_id for c in await live.waiting(ready_at=10.2)] == ["c1", "c2"]
+    # a lookup that answers after the call is gone leaves nothing behind
+    assert not await live.set_facts("c9", "op07", "x")
+    assert not await redis.exists("acd:call:c9")
+
+
+async def test_every_change_of_an_operator_is_published_with_it(redis: Redis) -> None:
+    import json
+
+    live = LiveState(redis)
+    pubsub = redis.pubsub(ignore_subscribe_messages=True)
+    await pubsub.subscribe(live.events_channel)
+    await live.apply("op01", Event("login"), now=1.0)
+    await live.add_call(WaitingCall("c1", ("general",), "vi", 0, 2.0))
+    assert await live.reserve("op01", "c1", now=3.0)
+    seen: list[dict[str, object]] = []
+    deadline = asyncio.get_running_loop().time() + 10
+    while len(seen) < 2 and asyncio.get_running_loop().time() < deadline:
+        message = await pubsub.get_message(timeout=1.0)  # None: nothing yet, or a subscribe
+        if message is not None:
+            seen.append(json.loads(message["data"]))
+    assert [(e["agent"], e["state"], e["call_id"]) for e in seen] == [
+        ("op01", "available", None), ("op01", "reserved", "c1")]
+    await pubsub.aclose()
+
+
+async def test_a_transferred_call_goes_back_to_the_queue_once(redis: Redis) -> None:
+    live = LiveState(redis)
+    await live.add_call(WaitingCall("c1", ("general",), "vi", 3, 2.0), channel="PJSIP/x-1")
+    import time
+
+    now = time.time()
+    settled = now + 60
+    assert not await live.requeue("c1", "op01", ("billing",), now, settled)  # not connected
+    await live.set_call_state("c1", "connected", agent="op01")
+    assert not await live.requeue("c1", "op02", ("billing",), now, settled)  # not op02's
+    assert await live.requeue("c1", "op01", ("billing",), now, settled)
+    assert not await live.requeue("c1", "op01", ("billing",), now, settled)  # once
+    assert await live.waiting() == []  # nobody is offered it before it settles
+    call = await live.call("c1")
+    assert (call["state"], call["skills"], call["agent"], call["declined"]) == (
+        "waiting", "billing", "", "op01")
+    assert call["priority"] == "3" and call["channel"] == "PJSIP/x-1"

@@ -426,6 +426,7 @@ def test_the_shipped_menu_validates_against_the_prompt_catalogue() -> None:
     main = menu.node("main")
     assert (main.kind, main.options, main.timeout_ms, main.retries) == (
         "menu", {"1": "want_outages", "2": "want_bill", "3": "report_menu", "4": "ask_request",
+                 "5": "service_menu", "6": "advice_tips", "7": "products_info",
                  "9": "english"}, 5000, 2)
     assert (main.on_no_input, main.on_invalid) == ("goodbye", "offer_operator")
     assert menu.node("goodbye").kind == "hangup"

@@ -61,7 +61,8 @@ CASES: dict[str, tuple[str, Located]] = {
     next: bye
   bye: {type: hangup}
 """, [(6, 13, ("node 'main': unknown action 'find_custmer' (one of identify_caller, "
-               "find_customer, bill_status, planned_outages, create_request, request_status)"))]),
+               "find_customer, bill_status, planned_outages, create_request, request_status, "
+               "tariff)"))]),
 
     "action without 'action'": (HEAD + """\
   main:
@@ -832,3 +833,53 @@ def test_shape_messages_show_the_shape_an_admin_can_copy(tmp_path: Path) -> None
         "a choice is {choose: variable, prompts: {value: prompt}, otherwise: prompt}",
         "a list is {each: variable, max: N, prompts: [...]}",
     ]
+
+
+# -- features and options offered only when a condition holds -----------------------------------
+
+SWITCHED = """\
+hotline: "19001122"
+start: main
+features:
+  products: no
+  night_line: yes
+nodes:
+  main:
+    type: menu
+    prompts:
+      - {choose: features.products, prompts: {"on": main_menu_with_products}, otherwise: main_menu}
+    options:
+      "1": bye
+      "7": {goto: bye, when: {var: features.products, eq: "on"}}
+  bye: {type: hangup}
+"""
+
+
+def test_features_load_with_the_options_they_gate(tmp_path: Path) -> None:
+    menu = loads(tmp_path, SWITCHED)
+    assert menu.features == {"products": False, "night_line": True}
+    main = menu.node("main")
+    assert main.options == {"1": "bye", "7": "bye"}
+    assert main.option_when == {"7": When(var="features.products", eq="on")}
+
+
+@pytest.mark.parametrize(("change", "expected"), [
+    (("products: no", "products: maybe"), [(4, 13, "feature 'products' is yes or no")]),
+    (("products: no", "Products: no"), [(4, 3, "bad feature name 'Products'"),
+                                         (7, 3, "unknown feature 'features.products'")]),
+    (("features.products, eq", "features.solar, eq"),
+     [(7, 3, ("node 'main': unknown feature 'features.solar' (the menu's 'features' are: "
+             "night_line, products)"))]),
+    (("{choose: features.products,", "{choose: features,"),
+     [(7, 3, "node 'main': unknown feature 'features'")]),
+    (('"7": {goto: bye, when:', '"7": {go: bye, when:'),
+     [(13, 12, "option '7' is a node, or {goto: node, when: {...}}")]),
+    (('"7": {goto: bye, when:', '"7": {goto: nowhere, when:'),
+     [(13, 19, "node 'main': unknown node 'nowhere'")]),
+    (('when: {var: features.products, eq: "on"}', "when: {at: noon}"),
+     [(13, 35, "bad condition at: 'noon'")]),
+])
+def test_feature_mistakes_are_located(tmp_path: Path, change: tuple[str, str],
+                                      expected: Located) -> None:
+    assert change[0] in SWITCHED
+    located(problems(tmp_path, SWITCHED.replace(*change)), expected)

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from acd.agents import AgentsError, load_agents
+from acd.agents import AgentsError, join_skills, load_agents, split_skills
 from acd.decision import Policy, Relaxation
 from acd.queues import QueueRules, Routing, load_routing
 
@@ -99,3 +99,16 @@ def test_hotline_agents_check_reports_every_mistake_and_fails(tmp_path: Path) ->
     assert bad.returncode == 2
     assert f"{tmp_path / 'agents.yaml'}:2:" in bad.stderr
     assert f"{tmp_path / 'agents.yaml'}:3:" in bad.stderr
+
+
+def test_a_calls_skills_cross_the_dialplan_whole() -> None:
+    """HOTLINE_SKILLS goes into UserEvent(AcdJoin,AcdSkills: ...), whose arguments Asterisk
+    splits on commas: the joined skills hold none, and the ACD reads back every one."""
+    carried = join_skills(("billing", "outage", "advice"))
+    arguments = f"AcdJoin,AcdSkills: {carried},AcdLanguage: vi".split(",")
+    assert arguments[1] == f"AcdSkills: {carried}"
+    assert split_skills(arguments[1].split(": ", 1)[1]) == ("billing", "outage", "advice")
+    # only skill names, each once, in order
+    assert split_skills("  outage\tbilling outage Dial(x) ;x general_2 ") == (
+        "outage", "billing", "general_2")
+    assert split_skills("") == ()

@@ -20,20 +20,24 @@ from records.calls import (
     open_call,
     set_customer,
     set_queue_result,
+    set_wrap_up_code,
 )
 from records.database import make_engine, make_sessions
 from records.errors import IllegalTransition, RequestError
 from records.models import (
     Base,
     Bill,
+    Call,
+    CallRequest,
     Customer,
     CustomerPhone,
     DistrictCompany,
     OutageWindow,
     Request,
     RequestEvent,
+    TariffTier,
 )
-from records.results import Found, Invalid, NotFound
+from records.results import Found, Invalid, NotFound, TariffInfo, TierInfo
 from records.rules import DEFAULT_RULES
 
 NOW = datetime(2026, 11, 20, 8, 0, 0)
@@ -223,6 +227,19 @@ def test_create_forward_and_look_up_a_request(session: Session) -> None:
                                           ("resolved", "district:PCSG")]
 
 
+def test_a_call_is_linked_to_the_request_it_asked_about_once(session: Session) -> None:
+    created = requests.create(session, DEFAULT_RULES, request_type="outage_report",
+                              actor="ivr", customer_id=1, now=NOW)
+    open_call(session, call_id="18004.1", caller_number="0909123456", started_at=NOW)
+    for _ in range(2):  # a replayed write links it once
+        requests.link_call(session, "18004.1", created.number)
+    requests.link_call(session, "18004.1", "99999999")  # no such request: nothing
+    requests.link_call(session, "18004.9", created.number)  # no such call: nothing
+    links = session.execute(select(CallRequest.relation).join(Call)
+                            .where(Call.call_id.like("18004.%"))).scalars().all()
+    assert links == ["asked"]
+
+
 def test_advice_is_not_forwarded(session: Session) -> None:
     created = requests.create(session, DEFAULT_RULES, request_type="advice", actor="op07",
                               customer_id=1, now=NOW)
@@ -327,6 +344,19 @@ def test_a_caller_card_has_the_identified_customer_and_leaves_out_the_call_itsel
     assert caller_card(session, "18000.3", "0909123456").last_operator == "op07"
 
 
+def test_a_wrap_up_code_lands_on_the_call_after_its_close_and_on_a_call_not_seen_yet(
+        session: Session) -> None:
+    open_call(session, call_id="18002.1", caller_number="0909123456", started_at=NOW)
+    close_call(session, "18002.1", outcome="queued", path=[])
+    set_queue_result(session, "18002.1", "op07", 3.0)
+    set_wrap_up_code(session, "18002.1", "7")
+    set_wrap_up_code(session, "18002.1", "7")  # replayed: the same
+    set_wrap_up_code(session, "18003.1", "4")  # overflow caller: the journal completes it later
+    codes = dict(session.execute(select(Call.call_id, Call.wrap_up_code)
+                                 .where(Call.call_id.in_(["18002.1", "18003.1"]))).all())
+    assert codes == {"18002.1": "7", "18003.1": "4"}
+
+
 def test_a_caller_card_without_a_number_or_a_customer_is_empty(session: Session) -> None:
     open_call(session, call_id="18001.1", caller_number="", started_at=NOW)
     card = caller_card(session, "18001.1", "")
@@ -336,3 +366,54 @@ def test_a_caller_card_without_a_number_or_a_customer_is_empty(session: Session)
     card = caller_card(session, "18001.2", "")
     assert card.customer_code == "PE02000000002"
     assert card.screen_pop is not None and card.screen_pop.calls == ()
+
+
+def test_customers_by_the_start_of_their_name(session: Session) -> None:
+    """As an operator types it: any case, one or more words; Vietnamese letters as stored."""
+    found = lookups.customers_by_name(session, "nguyễn văn")
+    assert isinstance(found, Found)
+    assert [c.code for c in found.value] == ["PE01000000001"]
+    assert found.value[0].tariff == "residential"
+    both = lookups.customers_by_name(session, "  TRẦN ")
+    assert isinstance(both, Found) and [c.name for c in both.value] == ["Trần Thị Bình"]
+    assert isinstance(lookups.customers_by_name(session, "Nguyễn Thị"), NotFound)
+    assert isinstance(lookups.customers_by_name(session, "a"), Invalid)
+    assert isinstance(lookups.customers_by_name(session, "Văn An"), NotFound)  # a start only
+
+
+# -- tariffs ---------------------------------------------------------------------------------------
+
+RESIDENTIAL_2024 = TariffInfo("residential", date(2024, 10, 11), (
+    TierInfo(1, 0, 50, 1_893), TierInfo(2, 51, 100, 1_956), TierInfo(3, 101, 200, 2_271),
+    TierInfo(4, 201, 300, 2_860), TierInfo(5, 301, 400, 3_197), TierInfo(6, 401, None, 3_302)))
+
+
+def test_the_migration_brings_the_household_tariff_in_force(session: Session) -> None:
+    assert lookups.tariff(session, "residential", date(2026, 12, 7)) == Found(RESIDENTIAL_2024)
+
+
+def test_the_seeded_tariff_is_the_one_generated_bills_follow(session: Session) -> None:
+    from records.datagen import RESIDENTIAL_TARIFF
+
+    found = lookups.tariff(session, "residential", date(2026, 12, 7))
+    assert isinstance(found, Found)
+    assert tuple((t.to_kwh, t.price) for t in found.value.tiers) == RESIDENTIAL_TARIFF.tiers
+
+
+def test_a_newer_list_replaces_the_whole_tariff_from_its_day(session: Session) -> None:
+    session.add_all([TariffTier(tariff="residential", valid_from=date(2027, 1, 1), tier=1,
+                                up_to_kwh=100, price=2_000),
+                     TariffTier(tariff="residential", valid_from=date(2027, 1, 1), tier=2,
+                                up_to_kwh=None, price=3_000)])
+    session.commit()
+    assert lookups.tariff(session, "residential", date(2026, 12, 31)) == Found(RESIDENTIAL_2024)
+    assert lookups.tariff(session, "residential", date(2027, 1, 1)) == Found(TariffInfo(
+        "residential", date(2027, 1, 1), (TierInfo(1, 0, 100, 2_000),
+                                          TierInfo(2, 101, None, 3_000))))
+
+
+def test_a_tariff_not_yet_in_force_or_unknown_is_not_found(session: Session) -> None:
+    assert lookups.tariff(session, "residential", date(2024, 10, 10)) == \
+        NotFound("tariff", "residential")
+    assert lookups.tariff(session, "business", date(2026, 12, 7)) == \
+        NotFound("tariff", "business")

@@ -1,7 +1,7 @@
 """Speaking values as word prompts: each table row is a value and the words a caller hears,
 written out by hand, compared on the joined catalogue texts so a failure reads as speech.
 Property tests check every id against ``prompts/words.yaml`` and re-parse Vietnamese readings
-with a parser written here, independently of ``ivr.speech``, so a wrong rule cannot hide."""
+with a parser written here, independently of ``speech.values``, so a wrong rule cannot hide."""
 
 from __future__ import annotations
 
@@ -15,8 +15,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from ruamel.yaml import YAML
 
-from ivr import speech
-from ivr.speech import MAX_NUMBER, MAX_ORDINAL, SpeechError, say
+from speech import values as speech
+from speech.values import MAX_NUMBER, MAX_ORDINAL, SpeechError, say
 
 ROOT = Path(__file__).parent.parent.parent
 WORDS: dict[str, dict[str, str]] = YAML(typ="safe").load(

@@ -17,7 +17,6 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from ivr import speech
 from ivr.menu import ACTIONS, Menu, load_menu
 from ivr.prompts import load_catalogue, load_words
 from ivr.stepper import (
@@ -35,6 +34,7 @@ from ivr.stepper import (
 )
 from records.calls import OUTCOMES
 from records.lookups import luhn_digit
+from speech import values as speech
 
 ROOT = Path(__file__).parent.parent.parent
 SHIPPED = ROOT / "dialplans" / "19001122.yaml"
@@ -244,7 +244,7 @@ def en(*ids: str) -> tuple[str, ...]:
 
 
 def said(kind: str, value: Any, language: str = "vi") -> list[str]:
-    """The word ids ivr.speech reads ``value`` with."""
+    """The word ids speech.values reads ``value`` with."""
     return speech.say(kind, value, language)
 
 
@@ -692,7 +692,7 @@ SCENARIOS = {
             played("ask_code", "customer_code_invalid", "enter_customer_code")],
         notes="a digit at a collect node is a digit, not the global 0"),
     "shipped: * repeats the main menu and gives back its retries": Scenario(
-        "shipped", [None, KNOWN, "7", "8", "*", "7", "8", "5"],
+        "shipped", [None, KNOWN, "7", "8", "*", "7", "8", "7"],
         [WELCOME, IDENTIFY, MAIN, MAIN_AFTER_WRONG_KEY, MAIN_AFTER_WRONG_KEY, MAIN,
          MAIN_AFTER_WRONG_KEY, MAIN_AFTER_WRONG_KEY, OFFER_OPERATOR],
         KNOWN_CALLER_PATH + [
@@ -701,7 +701,7 @@ SCENARIOS = {
             global_key("main", "*", "repeat"), played("main", "main_menu"),
             wrong("main", "7"), played("main", "invalid_choice", "main_menu"),
             wrong("main", "8"), played("main", "invalid_choice", "main_menu"),
-            wrong("main", "5", exhausted=True), played("offer_operator", "offer_operator")]),
+            wrong("main", "7", exhausted=True), played("offer_operator", "offer_operator")]),
     "shipped: * while keying a code repeats the code prompt": Scenario(
         "shipped", [None, STRANGER, "2", "123#", "*"],
         [WELCOME, IDENTIFY, MAIN, ASK_CODE, ASK_CODE_AGAIN, ASK_CODE],
@@ -720,10 +720,10 @@ SCENARIOS = {
             global_key("main", "#", "back"), played("main", "main_menu")],
         {"node": "main", "back": ()}),
     "shipped: # at the first menu, with nothing to go back to, repeats it": Scenario(
-        "shipped", [None, KNOWN, "6", "#", None],
+        "shipped", [None, KNOWN, "8", "#", None],
         [WELCOME, IDENTIFY, MAIN, MAIN_AFTER_WRONG_KEY, MAIN, MAIN_AFTER_SILENCE],
         KNOWN_CALLER_PATH + [
-            wrong("main", "6"), played("main", "invalid_choice", "main_menu"),
+            wrong("main", "8"), played("main", "invalid_choice", "main_menu"),
             global_key("main", "#", "back"), played("main", "main_menu"),
             silence("main"), played("main", "no_input", "main_menu")],
         {"node": "main", "attempts": 1, "back": ()}),
@@ -747,11 +747,11 @@ SCENARIOS = {
             silence("main", exhausted=True), played("goodbye", "goodbye")],
         {"node": "goodbye", "gave_up": "no_input"}),
     "shipped: wrong keys at the main menu until an operator is offered": Scenario(
-        "shipped", [None, KNOWN, "5", "8", "7", None],
+        "shipped", [None, KNOWN, "8", "8", "7", None],
         [WELCOME, IDENTIFY, MAIN, MAIN_AFTER_WRONG_KEY, MAIN_AFTER_WRONG_KEY, OFFER_OPERATOR,
          ask(vi("no_input", "offer_operator"))],
         KNOWN_CALLER_PATH + [
-            wrong("main", "5"), played("main", "invalid_choice", "main_menu"),
+            wrong("main", "8"), played("main", "invalid_choice", "main_menu"),
             wrong("main", "8"), played("main", "invalid_choice", "main_menu"),
             wrong("main", "7", exhausted=True), played("offer_operator", "offer_operator"),
             silence("offer_operator"), played("offer_operator", "no_input", "offer_operator")]),
@@ -944,7 +944,8 @@ def test_scenario(menus: dict[str, Menu], name: str) -> None:
 def test_a_call_starts_with_the_caller_and_the_first_language(menus: dict[str, Menu]) -> None:
     state, effect, path = start(menus["shipped"], caller=CALLER, now=TUESDAY)
     assert (state.node, state.language, dict(state.vars)) == (
-        "welcome", "vi", {"caller": CALLER, "language": "vi"})
+        "welcome", "vi", {"caller": CALLER, "language": "vi",
+                          "features": {"products": "off"}})
     assert effect == WELCOME and path == OPENING
 
 
@@ -975,7 +976,7 @@ def test_a_set_on_an_action_node_applies_before_it_runs(menus: dict[str, Menu]) 
 
 
 def test_the_bill_is_spoken_word_by_word(menus: dict[str, Menu]) -> None:
-    """The sounds pinned once without ivr.speech: 1 250 000 đồng, 342 kWh, 20 March 2026."""
+    """The sounds pinned once without speech.values: 1 250 000 đồng, 342 kWh, 20 March 2026."""
     effects, _, _ = run(menus["shipped"], [None, KNOWN, "2", BILL])
     assert effects[-1] == play(vi(
         "bill_latest_is", "num_1", "million", "num_2", "hundred", "num_5", "tens", "thousand",
@@ -985,7 +986,7 @@ def test_the_bill_is_spoken_word_by_word(menus: dict[str, Menu]) -> None:
 
 
 def test_outages_are_read_three_at_most_with_dates_and_times(menus: dict[str, Menu]) -> None:
-    """The first outage pinned once without ivr.speech: 11 March 2026, 08:00 to 11:30."""
+    """The first outage pinned once without speech.values: 11 March 2026, 08:00 to 11:30."""
     effects, _, _ = run(menus["shipped"], [None, KNOWN, "1",
                                            Acted("found", {"outages": OUTAGES})])
     sounds = effects[-1].sounds  # type: ignore[union-attr]

@@ -10,14 +10,15 @@ from __future__ import annotations
 
 import subprocess
 import sys
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
 
-from ivr.menu import MAX_FILE_BYTES, MenuError, Problem, load_menu
+from ivr.menu import MAX_FILE_BYTES, Menu, MenuError, Problem, load_menu
 from ivr.menus import MenuFiles, load_checked
 from ivr.prompts import load_catalogue, load_words
-from ivr.validate import check_audio, check_skills
+from ivr.validate import check_audio, check_skills, unused_skills
 
 ROOT = Path(__file__).parent.parent.parent
 SHIPPED = ROOT / "dialplans" / "19001122.yaml"
@@ -220,7 +221,7 @@ nodes:
     prompts: [{each: outages, prompts: [{say: date, value: item.date}]}]
     next: bye
   bye: {type: hangup}
-"""), [(4, 3, "node 'main': unknown variable 'bil.amount' (known: caller, customer, language)"),
+"""), [(4, 3, "node 'main': unknown variable 'bil.amount' (known: caller, customer, features, language)"),
        (4, 3, "node 'main': unknown variable 'mood'"),
        (8, 3, "node 'check': unknown variable 'tries'"),
        (14, 3, "node 'find': unknown variable 'customer_code'"),
@@ -374,6 +375,37 @@ def test_check_skills_compares_with_the_skills_given(tmp_path: Path) -> None:
     ]
 
 
+def test_a_skill_no_menu_path_reaches_is_a_warning_that_names_its_operators(
+        tmp_path: Path) -> None:
+    agents = tmp_path / "agents.yaml"
+    agents.write_text("agents:\n"
+                      "  op01: {name: An, skills: {general: 3, advice: 2}, languages: [vi]}\n"
+                      "  op02: {name: Bình, skills: {general: 3, advice: 4, metering: 1,\n"
+                      "         billing: 2, solar: 1}, languages: [vi]}\n", encoding="utf-8")
+    path = write(tmp_path, SKILLED)
+    menu = load_checked(MenuFiles(path, CATALOGUE, agents))  # served all the same
+    assert [str(w) for w in menu.warnings] == [
+        (f"{path}:1:1: warning: no menu path reaches skill 'advice' of op01, op02 ({agents}): "
+         "add a transfer with 'skills: [advice]', or take the skill out of that file")]
+
+
+def test_a_transfer_counts_only_when_a_call_can_reach_it(tmp_path: Path) -> None:
+    menu = load_menu(write(tmp_path, SKILLED))
+    operators = {"general": ["op01"], "billing": ["op02"], "solar": ["op02"],
+                 "metering": [f"op{n:02d}" for n in range(3, 10)]}
+    assert unused_skills(menu, operators, "agents.yaml") == []
+    cut = Menu(menu.hotline, menu.start, {**menu.nodes, "main": replace(
+        menu.nodes["main"], options={"1": "operator"})}, menu.source, menu.version)
+    assert [w.message for w in unused_skills(cut, operators, "agents.yaml")] == [
+        ("warning: no menu path reaches skill 'billing' of op02 (agents.yaml): add a transfer "
+         "with 'skills: [billing]', or take the skill out of that file"),
+        ("warning: no menu path reaches skill 'metering' of op03, op04, op05, op06, op07 and 2 "
+         "more (agents.yaml): add a transfer with 'skills: [metering]', or take the skill out "
+         "of that file"),
+        ("warning: no menu path reaches skill 'solar' of op02 (agents.yaml): add a transfer "
+         "with 'skills: [solar]', or take the skill out of that file")]
+
+
 def test_a_broken_operators_file_is_a_problem_of_the_menu(tmp_path: Path) -> None:
     agents = tmp_path / "agents.yaml"
     agents.write_text("agents:\n  op01: {name: An, skills: {general: 9}, languages: [vi]}\n",
@@ -492,7 +524,7 @@ BROKEN: dict[str, Located] = {
     "tabs.yaml": [(7, 1, "YAML syntax: found character '\\t' that cannot start any token")],
     "unknown-skill.yaml": [(9, 3, "node 'meters': no operator has skill 'metering'")],
     "unknown-variable.yaml": [
-        (9, 3, "node 'check': unknown variable 'bill_total' (known: bill, caller, language)"),
+        (9, 3, "node 'check': unknown variable 'bill_total' (known: bill, caller, features, language)"),
         (15, 3, "node 'unpaid': unknown variable 'bil.unpaid_total'")],
     "reserved-node-name.yaml": [(10, 3, "'repeat' is reserved for the global keys")],
     "bad-conditions.yaml": [
@@ -537,6 +569,7 @@ def test_a_huge_file_is_refused_before_it_is_parsed(tmp_path: Path) -> None:
 def test_the_shipped_menu_passes_every_check() -> None:
     menu = load_checked(MenuFiles(SHIPPED, CATALOGUE, AGENTS))
     assert menu.hotline == "19001122" and "main" in menu.nodes
+    assert menu.warnings == ()  # every operator's skill is reached by some menu path
 
 
 # --- hotline ivr validate -----------------------------------------------------------------------
@@ -557,6 +590,19 @@ def test_the_command_refuses_a_broken_file_with_its_locations(name: str) -> None
         assert line_text.startswith(f"{relative}:{line}:{column}: ")
         assert phrase in line_text
     assert result.stdout == ""
+
+
+def test_the_command_accepts_a_menu_with_warnings_and_shows_them(tmp_path: Path) -> None:
+    path = write(tmp_path, SKILLED.replace("skills: [metering, general]", "skills: [general]")
+                 .replace("skills: [billing, solar]", "skills: [general]"))
+    result = validate(str(path))
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.startswith(f"{path}: OK (") and "4 warning(s))" in result.stdout
+    assert [line.split(": warning: ")[1].split(" of ")[0] for line in
+            result.stderr.splitlines()] == ["no menu path reaches skill 'advice'",
+                                            "no menu path reaches skill 'billing'",
+                                            "no menu path reaches skill 'new_connection'",
+                                            "no menu path reaches skill 'outage'"]
 
 
 def test_the_command_accepts_the_shipped_menu() -> None:

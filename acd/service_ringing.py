@@ -1,0 +1,157 @@
+"""Routing passes and ringing operators: decide, reserve (one atomic script in Redis), ring the
+operator's leg; an offer not taken goes to the next operator; an answer connects the call.
+"""
+
+from __future__ import annotations
+
+import itertools
+import logging
+
+from acd.ami.errors import AmiError
+from acd.ami.protocol import Message
+
+from .decision import decide
+from .screen_pop import offer_name
+from .service_context import AcdContext
+from .states import AgentState, AgentStateError, Event
+
+log = logging.getLogger("acd")
+
+OFFER_GRACE_S = 30.0  # after the ring timeout, an Originate's response is not coming
+
+
+class PendingOffers:
+    """Originates waiting for their response: action id -> (agent, call), each kept at most
+    ``max_age_s`` (bounded however many responses are lost)."""
+
+    def __init__(self, max_age_s: float) -> None:
+        self.max_age_s = max_age_s
+        self._pending: dict[str, tuple[str, str, float]] = {}
+
+    def __len__(self) -> int:
+        return len(self._pending)
+
+    def add(self, action_id: str, agent_id: str, call_id: str, now: float) -> None:
+        self._pending[action_id] = (agent_id, call_id, now)
+
+    def pop(self, action_id: str) -> tuple[str, str] | None:
+        found = self._pending.pop(action_id, None)
+        return None if found is None else found[:2]
+
+    def expire(self, now: float) -> list[tuple[str, str, str]]:
+        """Forget those older than ``max_age_s``: (action id, agent, call) of each."""
+        old = [(action_id, agent_id, call_id)
+               for action_id, (agent_id, call_id, since) in self._pending.items()
+               if now - since > self.max_age_s]
+        for action_id, _, _ in old:
+            del self._pending[action_id]
+        return old
+
+
+class Ringing:
+    def __init__(self, ctx: AcdContext) -> None:
+        self.ctx = ctx
+        # Originate action id -> (agent, call), until its OriginateResponse; one that never
+        # comes (the AMI connection dropped meanwhile) is forgotten after the ring timeout
+        self._originates = PendingOffers(ctx.settings.ring_timeout_s + OFFER_GRACE_S)
+        self._counter = itertools.count(1)
+
+    async def route(self) -> None:
+        """One routing pass: decide, reserve (atomic in Redis), ring the operators chosen."""
+        ctx = self.ctx
+        now = ctx.clock()
+        calls = await ctx.live.waiting(ready_at=now)
+        if not calls:
+            return
+        free, busy = await ctx.live.free_agents(ctx.agents())
+        if not free:
+            return
+        for assignment in decide(calls, free, ctx.routing().policy, now, busy):
+            if await ctx.live.reserve(assignment.agent_id, assignment.call_id, now):
+                await self._ring(assignment.agent_id, assignment.call_id)
+
+    async def _ring(self, agent_id: str, call_id: str) -> None:
+        ctx = self.ctx
+        call = await ctx.live.call(call_id)
+        leg = f"acd-{call_id}-{next(self._counter)}"
+        callback = call.get("offered_from") == "callback"
+        caller = call.get("caller", "") or "19001122"
+        display = call.get("display", "") or call.get("skills", "").split(",")[0]
+        variables = [("Variable", f"ACD_CALL={call_id}")]
+        if callback:  # the operator first; the dialplan then calls the caller back
+            # the national form the callback policy checked, never the raw caller ID
+            variables += [("Variable", f"ACD_CALLBACK_NUMBER={call.get('callback_number', '')}"),
+                          ("Variable", f"ACD_LANGUAGE={call.get('language', 'vi')}")]
+        else:
+            variables += [("Variable", f"ACD_CALLER_CHANNEL={call.get('channel', '')}")]
+        try:
+            answer = await ctx.ami.action("Originate", [
+                ("Channel", f"PJSIP/{agent_id}"),
+                ("Context", "acd-callback" if callback else "acd-agent"), ("Exten", "s"),
+                ("Priority", "1"), ("Timeout", str(int(ctx.settings.ring_timeout_s * 1000))),
+                ("Async", "true"), ("ChannelId", leg),
+                ("CallerID", f"\"{offer_name(display, callback)}\" <{caller}>"),
+                *variables,
+            ])
+            self._originates.add(answer.action_id, agent_id, call_id, ctx.clock())
+            log.info("ACD: ringing %s for call %s", agent_id, call_id)
+        except AmiError as exc:
+            log.error("ACD: could not ring %s (%s); the call waits on", agent_id, exc)
+            await self.not_taken(agent_id, call_id)
+
+    async def originate_result(self, message: Message) -> None:
+        pending = self._originates.pop(message.action_id or "")
+        if pending is None or message.get("Response") == "Success":
+            return
+        agent_id, call_id = pending
+        log.info("ACD: %s did not answer call %s (reason %s)", agent_id, call_id,
+                 message.get("Reason", "?"))
+        await self.not_taken(agent_id, call_id)
+
+    def forget_stale_offers(self) -> None:
+        for action_id, agent_id, call_id in self._originates.expire(self.ctx.clock()):
+            log.warning("ACD: no answer to the Originate %s of %s for call %s; forgotten",
+                        action_id, agent_id, call_id)
+
+    async def not_taken(self, agent_id: str, call_id: str) -> None:
+        """The operator's phone rang out, refused (busy) or could not be rung: a missed offer
+        for them (auto-pause after N in a row), and the caller, who heard nothing of it, goes
+        on waiting in their place, offered to someone else first."""
+        ctx = self.ctx
+        status = await ctx.live.agent(agent_id)
+        if status.state is AgentState.RESERVED and status.call_id == call_id:
+            try:
+                await ctx.live.apply(agent_id, Event("no_answer", call_id=call_id),
+                                     ctx.clock(), max_missed=ctx.settings.max_missed)
+            except AgentStateError:
+                pass  # another controller got there first
+        await ctx.live.decline(call_id, agent_id)
+        call = await ctx.live.call(call_id)
+        if call.get("state") == "offered" and call.get("agent") == agent_id:
+            await ctx.live.set_call_state(call_id, call.get("offered_from") or "waiting",
+                                          agent="")
+        ctx.route_soon()
+
+    async def answered(self, message: Message) -> None:
+        """The operator answered (``UserEvent(AcdAgentAnswered)`` from ``acd-agent``)."""
+        ctx = self.ctx
+        call_id = message.get("AcdCall", "")
+        call = await ctx.live.call(call_id)
+        agent_id = call.get("agent", "")
+        if not agent_id:
+            return
+        now = ctx.clock()
+        if not await ctx.apply_once(agent_id, Event("answer", call_id=call_id), now):
+            return
+        if message.get("AcdCallback") == "yes":
+            await ctx.live.set_call_state(call_id, "calling_back", answered_at=repr(now))
+            log.info("ACD: %s is calling back the caller of call %s", agent_id, call_id)
+            return
+        await ctx.live.set_call_state(call_id, "connected", answered_at=repr(now))
+        wait = now - float(call.get("joined_at") or now)
+        skill = (call.get("skills") or "general").split(",")[0]
+        await ctx.live.count(skill, answered=1, wait_sum=wait, wait_max=wait,
+                             answered_in_sl=1 if wait <= 20 else 0)
+        if ctx.on_connected is not None:
+            await ctx.on_connected(call_id, agent_id, wait)
+        log.info("ACD: %s answered call %s after %.1f s in the queue", agent_id, call_id, wait)

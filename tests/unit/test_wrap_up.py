@@ -1,0 +1,76 @@
+"""Wrap-ups outlive the controller that started them: the end is stored with the operator's
+state in a real Redis, and every controller's tick ends the wrap-ups that are due, one of them
+winning each. Originates whose response never comes are forgotten after the ring timeout."""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any
+
+from redis.asyncio import Redis
+
+from acd.live import LiveState
+from acd.service_context import AcdContext, AcdSettings
+from acd.service_hangups import Hangups
+from acd.service_ringing import PendingOffers, Ringing
+from acd.states import AgentState, Event
+
+
+def controller(redis: Redis, now: list[float], routed: list[int]) -> Hangups:
+    """The wrap-up part of one controller's ACD (no AMI: ending a wrap-up sends no action)."""
+    ami: Any = None
+    ctx = AcdContext(LiveState(redis), ami, dict, "", AcdSettings(wrap_up_s=10), Any,
+                     lambda: now[0], route_soon=lambda: routed.append(1))
+    return Hangups(ctx, Ringing(ctx))
+
+
+async def in_wrap_up(live: LiveState, agent_id: str, call_id: str, at: float) -> None:
+    if (await live.agent(agent_id)).state is AgentState.LOGGED_OUT:
+        await live.apply(agent_id, Event("login"), at - 60)
+    await live.apply(agent_id, Event("offer", call_id=call_id), at - 50)
+    await live.apply(agent_id, Event("answer", call_id=call_id), at - 45)
+    await live.apply(agent_id, Event("hangup", call_id=call_id), at, wrap_up_s=10)
+
+
+async def test_any_controller_ends_a_wrap_up_when_due_and_only_one_acts(redis: Redis) -> None:
+    now, routed = [1000.0], []
+    live = LiveState(redis)
+    await in_wrap_up(live, "op01", "c1", 1000.0)   # ends at 1010
+    await in_wrap_up(live, "op02", "c2", 1005.0)   # ends at 1015
+    # the controller that saw the hang-ups died: two others tick
+    first, second = controller(redis, now, routed), controller(redis, now, routed)
+    now[0] = 1009.9
+    await asyncio.gather(first.end_due_wrap_ups(), second.end_due_wrap_ups())
+    assert (await live.agent("op01")).state is AgentState.WRAP_UP  # not before its end
+    now[0] = 1010.0
+    await asyncio.gather(first.end_due_wrap_ups(), second.end_due_wrap_ups())
+    done = await live.agent("op01")
+    assert (done.state, done.idle_since, done.call_id) == (AgentState.AVAILABLE, 1010.0, None)
+    assert (await live.agent("op02")).state is AgentState.WRAP_UP
+    assert (await live.stats())["agents"]["op01"]["wrap_s"] == 10.0  # counted once
+    assert routed == [1]
+
+
+async def test_a_late_timer_does_not_end_the_next_calls_wrap_up(redis: Redis) -> None:
+    now, routed = [1000.0], []
+    live = LiveState(redis)
+    await in_wrap_up(live, "op01", "c1", 1000.0)
+    ended_by_tick = controller(redis, now, routed)
+    now[0] = 1010.0
+    await ended_by_tick.end_due_wrap_ups()
+    await in_wrap_up(live, "op01", "c2", 1070.0)  # the next call, in its wrap-up
+    now[0] = 1071.0
+    await controller(redis, now, routed).end_wrap_up("op01", "c1")  # the first call's timer
+    assert (await live.agent("op01")).state is AgentState.WRAP_UP
+
+
+def test_an_originate_whose_response_never_comes_is_forgotten() -> None:
+    pending = PendingOffers(max_age_s=45)
+    pending.add("a1", "op01", "c1", now=100.0)
+    pending.add("a2", "op02", "c2", now=130.0)
+    assert pending.expire(now=145.0) == []
+    assert pending.expire(now=145.5) == [("a1", "op01", "c1")]
+    assert len(pending) == 1
+    assert pending.pop("a1") is None
+    assert pending.pop("a2") == ("op02", "c2")
+    assert len(pending) == 0
