@@ -141,7 +141,7 @@ class AcdService:
         if message is TICK:
             self._tick_pending = False
             await self.hangups.end_due_wrap_ups()
-            self.ringing.forget_stale_offers()
+            await self.ringing.forget_stale_offers()
             await self.overflow_long_waits()
             await self.route()
             if self.announcements.due():

@@ -108,10 +108,18 @@ class Ringing:
                  message.get("Reason", "?"))
         await self.not_taken(agent_id, call_id)
 
-    def forget_stale_offers(self) -> None:
+    def add_offer(self, action_id: str, agent_id: str, call_id: str) -> None:
+        """An Originate sent elsewhere (tests, a resent offer) whose response counts here."""
+        self._originates.add(action_id, agent_id, call_id, self.ctx.clock())
+
+    async def forget_stale_offers(self) -> None:
+        """An Originate whose response never came (lost with an AMI connection, or never sent
+        by Asterisk) is over by now: a missed offer, and the caller waits on for another
+        operator, never left ``offered`` to a phone that stopped ringing long ago."""
         for action_id, agent_id, call_id in self._originates.expire(self.ctx.clock()):
-            log.warning("ACD: no answer to the Originate %s of %s for call %s; forgotten",
+            log.warning("ACD: no answer to the Originate %s of %s for call %s; the offer is over",
                         action_id, agent_id, call_id)
+            await self.not_taken(agent_id, call_id)
 
     async def not_taken(self, agent_id: str, call_id: str) -> None:
         """The operator's phone rang out, refused (busy) or could not be rung: a missed offer

@@ -9,6 +9,7 @@ from typing import Any
 
 from redis.asyncio import Redis
 
+from acd.decision import WaitingCall
 from acd.live import LiveState
 from acd.service_context import AcdContext, AcdSettings
 from acd.service_hangups import Hangups
@@ -74,3 +75,30 @@ def test_an_originate_whose_response_never_comes_is_forgotten() -> None:
     assert pending.pop("a1") is None
     assert pending.pop("a2") == ("op02", "c2")
     assert len(pending) == 0
+
+
+async def test_an_offer_whose_originate_response_never_comes_puts_the_caller_back(
+        redis: Redis) -> None:
+    """Lost with an AMI connection (or never sent): after the ring timeout and its grace the
+    offer is over; the operator is free again and the caller waits for the next one, instead of
+    staying ``offered`` to a phone that stopped ringing (the stranded caller of a scale run)."""
+    now, routed = [1000.0], []
+    live = LiveState(redis)
+    ringing = controller(redis, now, routed).ringing
+    await live.apply("op01", Event("login"), 900.0)
+    await live.add_call(WaitingCall("c1", ("general",), "vi", 0, 990.0))
+    assert await live.reserve("op01", "c1", 1000.0)
+    ringing.add_offer("action-1", "op01", "c1")
+    now[0] = 1000.0 + ringing.ctx.settings.ring_timeout_s + 29.0
+    await ringing.forget_stale_offers()
+    assert (await live.call("c1"))["state"] == "offered"  # still within the grace
+    now[0] = 1000.0 + ringing.ctx.settings.ring_timeout_s + 31.0
+    await ringing.forget_stale_offers()
+    call = await live.call("c1")
+    assert (call["state"], call["agent"]) == ("waiting", "")
+    assert "op01" in call["declined"]
+    assert (await live.agent("op01")).state is AgentState.AVAILABLE
+    assert [c.call_id for c in await live.waiting()] == ["c1"]
+    assert routed == [1]
+    await ringing.forget_stale_offers()  # forgotten once: no second missed offer
+    assert routed == [1]
