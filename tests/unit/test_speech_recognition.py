@@ -6,9 +6,10 @@ from __future__ import annotations
 
 import asyncio
 import json
+import os
 import shutil
 import subprocess
-import time
+import threading
 from pathlib import Path
 from typing import Any
 
@@ -137,45 +138,115 @@ def test_speech_is_told_from_steady_noise_also_under_noise(audio: dict[str, Path
     assert speech_present(*read_wav(noisy))
 
 
+#: a guard against a hang, not a measure: what the tests below wait for happens in order, and a
+#: recogniser that waited for its decode (or decoded on the loop) would wait for ever
+HANG_S = 10
+#: the same for two 30-second decodes side by side (about a second on an idle machine)
+DECODES_S = 60
+
+
+class SlowRecording:
+    """A recording that comes only when the test gives it: a FIFO, from which the recogniser's
+    worker reads (blocked in ``read_wav``) only what the test writes into it. Until then the
+    decode cannot end. If the test never gives it, it is given after ``HANG_S`` all the same
+    (``given_late``), so that a recogniser blocked on it fails the test instead of hanging it."""
+
+    def __init__(self, path: Path, audio: Path) -> None:
+        self.path = path
+        os.mkfifo(path)
+        self._data = audio.read_bytes()
+        self._go = threading.Event()
+        self._closing = False
+        self.given = threading.Event()  # all of it written (the decode can end from now on)
+        self.given_late = False
+        self._feeder = threading.Thread(target=self._feed, daemon=True, name="slow recording")
+        self._feeder.start()
+
+    def give(self) -> None:
+        self._go.set()
+
+    def _feed(self) -> None:
+        self.given_late = not self._go.wait(HANG_S)
+        fd = os.open(self.path, os.O_WRONLY)  # waits for the reader (the decode) to open it
+        try:
+            if not self._closing:
+                view = memoryview(self._data)
+                while view:
+                    view = view[os.write(fd, view):]
+                self.given.set()
+        except BrokenPipeError:  # the reader had what it needed (trailing chunks unread)
+            self.given.set()
+        finally:
+            os.close(fd)
+
+    def close(self) -> None:
+        """Let the feeder go if nothing ever opened the recording (a decode dropped unstarted)."""
+        self._closing = True
+        self._go.set()
+        if self._feeder.is_alive():
+            reader = os.open(self.path, os.O_RDONLY | os.O_NONBLOCK)
+            self._feeder.join(HANG_S)
+            os.close(reader)
+
+
 async def test_a_decode_past_its_deadline_raises_at_the_deadline(
-        models: Models, audio: dict[str, Path]) -> None:
-    recogniser = Recogniser(models, deadline_s=0.05)
+        models: Models, audio: dict[str, Path], tmp_path: Path) -> None:
+    """The deadline passes while the decode waits for its recording: DecodeTimeout comes before
+    the test has given the recording, so before the decode could end; the abandoned decode then
+    ends on its own and its worker (the only one) takes the next decode."""
+    slow = SlowRecording(tmp_path / "slow.wav", audio["no"])
+    recogniser = Recogniser(models, workers=1, deadline_s=0.05)
     try:
-        started = time.monotonic()
         with pytest.raises(DecodeTimeout):
-            await recogniser.recognise(audio["long"], YES_NO, "ko")
-        assert time.monotonic() - started < 0.5
+            await asyncio.wait_for(recogniser.recognise(slow.path, YES_NO, "ko"), HANG_S)
+        assert not slow.given.is_set() and not slow.given_late
+        slow.give()
+        heard = await asyncio.wait_for(
+            recogniser.recognise(audio["yes"], YES_NO, "ko", deadline_s=HANG_S), HANG_S)
+        assert heard.result == "yes"
     finally:
+        slow.close()
         recogniser.close()
 
 
-async def test_decoding_never_blocks_the_event_loop(models: Models, audio: dict[str, Path]
-                                                    ) -> None:
-    recogniser = Recogniser(models, deadline_s=60)
-    gaps: list[float] = []
+async def test_decoding_never_blocks_the_event_loop(models: Models, audio: dict[str, Path],
+                                                    tmp_path: Path) -> None:
+    """A coroutine on the loop goes on ticking while decodes are in progress. First while a
+    decode waits for its recording, which the ticker itself gives after ``ticks_needed`` ticks
+    (a decode on the loop would hold the loop in reading it and the ticker could never give
+    it: given late, the test fails); then through two 30-second decodes (a decode on the loop
+    would let the loop tick only before and after it, not thousands of times)."""
+    ticks_needed = 20
+    slow = SlowRecording(tmp_path / "slow.wav", audio["long"])
+    recogniser = Recogniser(models, workers=2, deadline_s=DECODES_S)
+    ticks = 0
 
     async def ticker() -> None:
-        last = time.monotonic()
+        nonlocal ticks
         while True:
-            await asyncio.sleep(0.005)
-            now = time.monotonic()
-            gaps.append(now - last)
-            last = now
+            await asyncio.sleep(0)
+            ticks += 1
+            if ticks == ticks_needed:
+                slow.give()
 
     ticking = asyncio.create_task(ticker())
     try:
-        started = time.monotonic()
-        heard = await asyncio.gather(*(recogniser.recognise(audio["long"], YES_NO, "ko")
-                                       for _ in range(2)))
-        took = time.monotonic() - started
+        started_at = ticks
+        from_file = asyncio.ensure_future(recogniser.recognise(audio["long"], YES_NO, "ko"))
+        from_slow = asyncio.ensure_future(recogniser.recognise(slow.path, YES_NO, "ko"))
+        heard = [await asyncio.wait_for(from_file, DECODES_S)]
+        during_file = ticks - started_at  # from its start to its result
+        heard.append(await asyncio.wait_for(from_slow, DECODES_S))
+        during_slow = ticks - ticks_needed  # from its recording given to its result
     finally:
         ticking.cancel()
+        slow.close()
         recogniser.close()
     assert all(h.result == "no" for h in heard)
-    # the decodes took a while, and the loop went on meanwhile: a decode on the loop would be
-    # one gap as long as itself (the machine is shared, so single gaps of a few 100 ms happen)
-    assert took > 0.2 and len(gaps) > 20
-    assert max(gaps) < took / 2, f"the loop stalled for {max(gaps):.3f} s of {took:.3f} s"
+    assert not slow.given_late  # the ticker gave it: the loop ticked while the decode waited
+    assert during_file >= ticks_needed and during_slow >= ticks_needed, (during_file,
+                                                                          during_slow)
+    print(f"the loop ticked {during_file} and {during_slow} times during the two decodes")
 
 
 # -- loading ---------------------------------------------------------------------------------------
