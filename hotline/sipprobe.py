@@ -65,11 +65,13 @@ class ProbeResult:
 
 
 def _scenario(wait_ms: int) -> str:
-    optional = "".join(f'  <recv response="{code}" optional="true" next="ack"/>\n'
+    # SIPp waits at the first of a run of optional recvs: each one carries the timeout
+    wait = f'timeout="{wait_ms}" ontimeout="silent"'
+    optional = "".join(f'  <recv response="{code}" optional="true" {wait} next="ack"/>\n'
                        for code in _FINAL[:-1])
     return f"""<?xml version="1.0" encoding="ISO-8859-1" ?>
 <scenario name="probe">
-  <send retrans="500">
+  <send>
     <![CDATA[
       INVITE sip:[field0]@[remote_ip]:[remote_port] SIP/2.0
       Via: SIP/2.0/[transport] [local_ip]:[local_port];branch=[branch]
@@ -83,10 +85,10 @@ def _scenario(wait_ms: int) -> str:
       Content-Length: 0
     ]]>
   </send>
-  <recv response="100" optional="true"/>
-  <recv response="180" optional="true"/>
-  <recv response="183" optional="true"/>
-{optional}  <recv response="{_FINAL[-1]}" timeout="{wait_ms}" ontimeout="silent" next="ack"/>
+  <recv response="100" optional="true" {wait}/>
+  <recv response="180" optional="true" {wait}/>
+  <recv response="183" optional="true" {wait}/>
+{optional}  <recv response="{_FINAL[-1]}" {wait} next="ack"/>
   <label id="ack"/>
   <send>
     <![CDATA[

@@ -127,3 +127,38 @@ async def test_an_extension_scan_learns_nothing_and_is_blocked(hotline: Hotline)
               f"{_log_lines(hotline, 'fail2ban.log', f'Ban {scanner}')[0]}")
     finally:
         processes.guard_unban(settings, scanner)
+
+
+async def test_an_invite_flood_is_blocked_and_callers_are_served(hotline: Hotline) -> None:
+    """200 INVITEs a second for 10 s to the hotline's number from one address; four callers
+    from the trunk call in as it starts (before the guard can have acted)."""
+    settings = hotline.settings
+    flooder = "127.0.0.42"
+    assert not _blocked(hotline, flooder)
+    callers = CallPlan(number=settings.hotline_number, caller="0909000142", count=4,
+                       vary_caller=True, hangup_after_s=3.0, max_call_s=60)
+    flood = asyncio.to_thread(probe, "127.0.0.1", settings.sip_port, flooder,
+                              [settings.hotline_number] * 2000, rate=200, wait_ms=1000)
+    calls = asyncio.to_thread(place, callers, "127.0.0.1", settings.sip_port)
+    async with ChannelWatch(hotline) as watch:
+        result, placed = await asyncio.gather(flood, calls)
+        records = await asyncio.to_thread(wait_for_records, settings, placed.call_ids, 30)
+    try:
+        statuses = result.statuses()
+        # the flood got the challenge until the guard dropped it, then silence to the end
+        assert set(statuses) == {"401", "none"}, statuses
+        assert result.sent == 2000 and statuses["none"] >= 1000, statuses
+        assert _blocked(hotline, flooder)
+        assert _log_lines(hotline, "fail2ban.log", f"Ban {flooder}")
+        # every caller was served, and only their channels exist
+        assert placed.returncode == 0, placed.errors
+        assert all(r is not None and r["ended_at"] for r in records), records
+        assert len({c["Channel"] for c in watch.channels
+                    if c["Channel"].startswith("PJSIP/trunk-")}) == 4
+        assert all(c["Exten"] == settings.hotline_number for c in watch.channels
+                   if c["Channel"].startswith("PJSIP/")), watch.channels
+        failed = _log_lines(hotline, "messages", f"failed for '{flooder}:")
+        print(f"\nflood from {flooder}: {result.sent} INVITEs, {dict(statuses)}; "
+              f"{len(failed)} 'No matching endpoint found' lines; 4/4 callers served")
+    finally:
+        processes.guard_unban(settings, flooder)
