@@ -47,6 +47,7 @@ bench: install
 	$(VENV)/bin/python -m bench.desk_pop
 	$(VENV)/bin/python -m bench.speech_rtf
 	$(VENV)/bin/python -m bench.acd_latency $$([ "$$(id -u)" = 0 ] || echo --no-wire)
+	$(VENV)/bin/python -m bench.sip_flood $$([ "$$(id -u)" = 0 ] || echo --sip-guard off)
 
 # Pictures of the web pages (login, an operator's desk with a ringing caller, a search), in
 # var/screenshots/: headless Chromium on a private Redis and records, no Asterisk needed.

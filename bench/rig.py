@@ -81,18 +81,18 @@ def write_private(path: Path, text: str) -> None:
         f.write(text)
 
 
-def private_settings(prefix: str) -> config.Settings:
+def private_settings(prefix: str, **extra: Any) -> config.Settings:
     """The settings of a new private hotline in a new temp runtime folder (``prefix...``): free
     ports, the host's Asterisk, and a private RTP range of 1000 ports, below SIPp's media ports
     (30000-49999) and the ephemeral ports, so a sniffer on that range sees this instance's
-    calls only."""
+    calls only. ``extra``: more settings (``sip_guard="on"``, ...)."""
     runtime = Path(tempfile.mkdtemp(prefix=prefix))
     rtp_start = 10000 + 1000 * secrets.randbelow(9)
     return config.load_or_create(
         runtime, sip_port=config.free_port(0, kind=socket.SOCK_DGRAM),
         ami_port=config.free_port(),
         agi_port=config.free_port(), redis_port=config.free_port(), asterisk_root="",
-        rtp_start=rtp_start, rtp_end=rtp_start + 999)
+        rtp_start=rtp_start, rtp_end=rtp_start + 999, **extra)
 
 
 def start_hotline(settings: config.Settings, log_prefix: str = "") -> str:
