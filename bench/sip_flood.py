@@ -10,7 +10,8 @@ A private hotline (Asterisk 16, Redis, controller; the SIP guard on as ``--sip-b
 would turn it on; needs root for nftables) is started as tests/e2e/conftest.py starts one. The
 legitimate caller is the carrier (the trunk peer 127.0.0.1) calling 19001122: a closed loop of
 ``--concurrency`` SIPp calls, each hung up ``--hold`` s after the hotline answers, for
-``--window`` s; it counts the calls SIPp completed (SuccessfulCall). The flood, in the flood
+``--window`` s; it counts the calls SIPp completed (SuccessfulCall) and notes the mean time from
+its INVITE to the hotline's 200 OK (SIPp's ResponseTime1). The flood, in the flood
 window only: ``hotline.sipprobe`` from 127.0.0.6x sends ``--rate`` INVITEs a second to 19001122
 with no credentials for the same ``--window`` s, a new address each round (the guard keeps the
 last one blocked). Rounds alternate the order (quiet, flood | flood, quiet | ...).
@@ -66,11 +67,18 @@ def legitimate_calls(settings: config.Settings, window_s: int, concurrency: int,
     if len(rows) < 2:
         raise SystemExit("sipp wrote no statistics")
     fields = dict(zip(rows[0].split(";"), rows[-1].split(";"), strict=False))
-    hours, minutes, seconds = fields["ElapsedTime(C)"].split(":")[:3]
-    elapsed = int(hours) * 3600 + int(minutes) * 60 + float(seconds)
+    elapsed = _seconds(fields["ElapsedTime(C)"])
     completed = int(fields["SuccessfulCall(C)"])
     return {"completed": completed, "failed": int(fields["FailedCall(C)"]),
-            "elapsed_s": elapsed, "calls_per_s": completed / elapsed if elapsed else 0.0}
+            "elapsed_s": elapsed, "calls_per_s": completed / elapsed if elapsed else 0.0,
+            "answer_ms": _seconds(fields["ResponseTime1(C)"]) * 1000}
+
+
+def _seconds(text: str) -> float:
+    """A SIPp statistics duration, ``HH:MM:SS:microseconds`` (or ``HH:MM:SS.fraction``)."""
+    parts = text.strip().split(":")
+    value = int(parts[0]) * 3600 + int(parts[1]) * 60 + float(parts[2])
+    return value + (int(parts[3]) / 1e6 if len(parts) > 3 else 0.0)
 
 
 def _flood(settings: config.Settings, attacker: str, args: argparse.Namespace,
@@ -111,7 +119,7 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
                 windows.append(window)
                 log(f"round {r + 1} {side:5}: {legit['completed']} calls in "
                     f"{legit['elapsed_s']:.1f} s ({legit['calls_per_s']:.2f}/s), "
-                    f"{legit['failed']} failed"
+                    f"{legit['failed']} failed, answered in {legit['answer_ms']:.1f} ms on average"
                     + (f"; flood {window['flood_sent']} INVITEs, answers "
                        f"{window['flood_answers']}, blocked: {window['attacker_blocked']}"
                        if flood else ""))
@@ -133,12 +141,12 @@ def render(report: dict[str, Any]) -> str:
               f"of two {c['window_s']} s windows; legitimate caller: the trunk, "
               f"{c['concurrency']} calls at a time, each held {c['hold_s']} s; flood: "
               f"{c['rate']} INVITE/s from another address"), "",
-             f"{'round':>5} {'side':6} {'calls':>6} {'failed':>6} {'calls/s':>8}  flood answers"]
+             f"{'round':>5} {'side':6} {'calls':>6} {'failed':>6} {'calls/s':>8} {'answer ms':>9}  flood answers"]
     for w in r["windows"]:
         answers = ", ".join(f"{k}: {v}" for k, v in sorted(w.get("flood_answers", {}).items()))
         blocked = " (blocked)" if w.get("attacker_blocked") else ""
         lines.append(f"{w['round']:>5} {w['side']:6} {w['completed']:>6} {w['failed']:>6} "
-                     f"{w['calls_per_s']:>8.2f}  {answers}{blocked}")
+                     f"{w['calls_per_s']:>8.2f} {w['answer_ms']:>9.1f}  {answers}{blocked}")
     paired = ", ".join(f"{p:.2f}" for p in r["paired_ratios"])
     lines += ["", (f"legitimate calls/s: quiet {r['quiet_calls_per_s']:.2f}, during the flood "
                    f"{r['flood_calls_per_s']:.2f}: ratio {r['ratio']:.2f} (per round: {paired})")]
@@ -150,8 +158,8 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--rounds", type=int, default=None, help="rounds (default 3; --quick 1)")
     parser.add_argument("--window", type=int, default=10, help="seconds per window (10)")
     parser.add_argument("--rate", type=int, default=200, help="flood INVITEs a second (200)")
-    parser.add_argument("--concurrency", type=int, default=4,
-                        help="the legitimate caller's calls at a time (4)")
+    parser.add_argument("--concurrency", type=int, default=10,
+                        help="the legitimate caller's calls at a time (10; ivr_lines is 40)")
     parser.add_argument("--hold", type=float, default=0.5,
                         help="seconds a legitimate call stays up after the answer (0.5)")
     parser.add_argument("--sip-guard", choices=("on", "off"), default="on",
