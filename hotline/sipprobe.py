@@ -64,7 +64,7 @@ class ProbeResult:
         return counts
 
 
-def _scenario(wait_ms: int) -> str:
+def _scenario(wait_ms: int, from_user: str) -> str:
     # SIPp waits at the first of a run of optional recvs: each one carries the timeout
     wait = f'timeout="{wait_ms}" ontimeout="silent"'
     optional = "".join(f'  <recv response="{code}" optional="true" {wait} next="ack"/>\n'
@@ -75,11 +75,11 @@ def _scenario(wait_ms: int) -> str:
     <![CDATA[
       INVITE sip:[field0]@[remote_ip]:[remote_port] SIP/2.0
       Via: SIP/2.0/[transport] [local_ip]:[local_port];branch=[branch]
-      From: "[field0]" <sip:[field0]@[local_ip]:[local_port]>;tag=[pid]P[call_number]
+      From: "{from_user}" <sip:{from_user}@[local_ip]:[local_port]>;tag=[pid]P[call_number]
       To: <sip:[field0]@[remote_ip]:[remote_port]>
       Call-ID: [call_id]
       CSeq: 1 INVITE
-      Contact: <sip:[field0]@[local_ip]:[local_port]>
+      Contact: <sip:{from_user}@[local_ip]:[local_port]>
       Max-Forwards: 70
       User-Agent: friendly-scanner
       Content-Length: 0
@@ -94,7 +94,7 @@ def _scenario(wait_ms: int) -> str:
     <![CDATA[
       ACK sip:[field0]@[remote_ip]:[remote_port] SIP/2.0
       [last_Via:]
-      From: "[field0]" <sip:[field0]@[local_ip]:[local_port]>;tag=[pid]P[call_number]
+      From: "{from_user}" <sip:{from_user}@[local_ip]:[local_port]>;tag=[pid]P[call_number]
       [last_To:]
       Call-ID: [call_id]
       CSeq: 1 ACK
@@ -130,16 +130,20 @@ def _answers(trace: str) -> dict[int, Answer]:
 
 
 def probe(host: str, port: int, source: str, targets: list[str], rate: int,
-          wait_ms: int = 2000, timeout_s: float = 120) -> ProbeResult:
-    """Send one INVITE per target from ``source`` at ``rate`` a second; what each got."""
+          wait_ms: int = 2000, timeout_s: float = 120, from_user: str = "[field0]"
+          ) -> ProbeResult:
+    """Send one INVITE per target from ``source`` at ``rate`` a second; what each got. The
+    From user is the target itself (as scanners do), or ``from_user`` (a caller number)."""
     sipp = shutil.which("sipp")
     if sipp is None:
         raise ProbeError("sipp is not installed (Debian package sip-tester)")
     if not targets or any(not re.fullmatch(r"[A-Za-z0-9*#+._-]{1,40}", t) for t in targets):
         raise ProbeError("targets: SIP user parts (letters, digits, * # + . _ -)")
+    if from_user != "[field0]" and not re.fullmatch(r"[A-Za-z0-9+._-]{1,40}", from_user):
+        raise ProbeError("from_user: a SIP user part (letters, digits, + . _ -)")
     with tempfile.TemporaryDirectory(prefix="sipprobe-") as folder:
         work = Path(folder)
-        (work / "probe.xml").write_text(_scenario(wait_ms), encoding="iso-8859-1")
+        (work / "probe.xml").write_text(_scenario(wait_ms, from_user), encoding="iso-8859-1")
         (work / "targets.csv").write_text("SEQUENTIAL\n" + "".join(f"{t};\n" for t in targets))
         args = [sipp, f"{host}:{port}", "-sf", "probe.xml", "-inf", "targets.csv",
                 "-i", source, "-p", str(free_port(0, source, socket.SOCK_DGRAM)),

@@ -74,6 +74,8 @@ def _blocked(hotline: Hotline, address: str) -> bool:
 SCAN = [str(n) for n in range(100, 300)] + [
     "1000", "admin", "00442079460000", "op01", "op07", "*21", "19001122", "s", "100"]
 
+CARRIER_SCAN = ["100", "299", "1000", "admin", "00442079460000", "op01", "*21", "s"]
+
 
 async def test_an_extension_scan_learns_nothing_and_is_blocked(hotline: Hotline) -> None:
     settings = hotline.settings
@@ -87,6 +89,14 @@ async def test_an_extension_scan_learns_nothing_and_is_blocked(hotline: Hotline)
                                      rate=50, wait_ms=1500)
             call = asyncio.to_thread(place, legit, "127.0.0.1", settings.sip_port)
             result, placed = await asyncio.gather(scan, call)
+            # the carrier's own address (trusted: no challenge), calling from a caller's number,
+            # learns no more: every number but the hotline's is "not found", operators' account
+            # names and feature codes too. (Not so with an account's name as the From user: the
+            # request is then identified as that account, endpoint_identifier_order=username,ip,
+            # and challenged, 401 instead of 404: the carrier's address can tell account names.)
+            carrier = await asyncio.to_thread(probe, "127.0.0.1", settings.sip_port, "127.0.0.1",
+                                              CARRIER_SCAN, rate=20, wait_ms=3000,
+                                              from_user="0281234567")
             # the operator, on another address, registers as before while the scanner is out
             assert _blocked(hotline, scanner)
             assert await asyncio.to_thread(_register, hotline, "op09", "127.0.0.20") == "200"
@@ -103,6 +113,9 @@ async def test_an_extension_scan_learns_nothing_and_is_blocked(hotline: Hotline)
         assert result.silent >= len(SCAN) // 2, result.statuses()
         first_silent = min(n for n, a in answers.items() if a is None)
         assert all(a is None for n, a in answers.items() if n > first_silent + 50)
+        carrier_got = {carrier.answer_of(n) for n in range(1, len(CARRIER_SCAN) + 1)}
+        assert len(carrier_got) == 1, carrier_got
+        assert next(iter(carrier_got)).status == "404"  # type: ignore[union-attr]
         # nothing of it reached the dialplan: the only channels and steps are the caller's
         trunk = [c for c in watch.channels if c["Channel"].startswith("PJSIP/trunk-")]
         assert trunk and all(c["Exten"] == settings.hotline_number for c in trunk), trunk
@@ -124,7 +137,8 @@ async def test_an_extension_scan_learns_nothing_and_is_blocked(hotline: Hotline)
         assert scanner in await asyncio.to_thread(_guard_table, hotline)
         print(f"\nscan from {scanner}: {dict(result.statuses())} ({answer.status} "
               f"{answer.reason}); first silent INVITE #{first_silent}\n  {failed[0]}\n  "
-              f"{_log_lines(hotline, 'fail2ban.log', f'Ban {scanner}')[0]}")
+              f"{_log_lines(hotline, 'fail2ban.log', f'Ban {scanner}')[0]}\n"
+              f"from the carrier's address: {dict(carrier.statuses())}")
     finally:
         processes.guard_unban(settings, scanner)
 
