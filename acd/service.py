@@ -141,7 +141,8 @@ class AcdService:
         if message is TICK:
             self._tick_pending = False
             await self.hangups.end_due_wrap_ups()
-            await self.ringing.forget_stale_offers()
+            if await self.ringing.forget_stale_offers():
+                await self.rebuild()
             await self.overflow_long_waits()
             await self.route()
             if self.announcements.due():
@@ -153,6 +154,7 @@ class AcdService:
             handler = {"AcdJoin": self.joins.join, "AcdAgentAnswered": self.ringing.answered,
                        "AcdCallback": self.callbacks.requested,
                        "AcdCallbackResult": self.callbacks.result,
+                       "AcdRingResult": self.ringing.ring_result,
                        "AcdLeave": self.joins.left}.get(kind)
             if handler is not None:
                 await handler(message)

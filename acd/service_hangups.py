@@ -1,5 +1,6 @@
-"""Hang-ups and wrap-up: an operator's leg that ends (an offer that never reached us, or the end
-of a call, then wrap-up), a waiting caller who hangs up (counted once, the ring stopped).
+"""Hang-ups and wrap-up: a connected caller's channel that ends (the end of the call, then the
+operator's wrap-up), a callback's operator leg that ends (an offer that never reached us, or the
+end of the call), a waiting caller who hangs up (counted once; their Dial stops any ring).
 
 The end of a wrap-up is stored with the operator's state in Redis: the controller that saw the
 hang-up ends it on time, and if that controller dies, any controller's tick ends it when due.
@@ -9,7 +10,6 @@ from __future__ import annotations
 
 import logging
 
-from acd.ami.errors import AmiError
 from acd.ami.protocol import Message
 
 from .service_context import AcdContext
@@ -32,6 +32,7 @@ class Hangups:
             await self._caller(uniqueid)
 
     async def _operator_leg(self, uniqueid: str) -> None:
+        """A callback's operator leg (originated with an ``acd-`` id) ended."""
         ctx = self.ctx
         call_id = uniqueid[4:].rsplit("-", 1)[0]
         call = await ctx.live.call(call_id)
@@ -43,26 +44,38 @@ class Hangups:
             # the operator's leg ended before it reached us (refused, failed to start)
             await self.ringing.not_taken(agent_id, call_id)
             return
-        if status.state is AgentState.ON_CALL and status.call_id == call_id:
-            now = ctx.clock()
-            wrap_up_s = ctx.settings.wrap_up_s
-            if not await ctx.apply_once(agent_id, Event("hangup", call_id=call_id), now,
-                                        wrap_up_s=wrap_up_s):
-                return
-            talk = now - status.since
-            skill = (call.get("skills") or "general").split(",")[0]
-            await ctx.live.count_agent(agent_id, handled=1, talk_s=talk)
-            await ctx.live.handle_time(skill, talk + wrap_up_s)
-            # on time here; the end is in Redis too, so if this process dies any controller's
-            # tick ends the wrap-up (end_due_wrap_ups)
-            ctx.after(wrap_up_s, self.end_wrap_up, agent_id, call_id)
+        await self._call_ended(agent_id, call_id, call, status)
+
+    async def _call_ended(self, agent_id: str, call_id: str, call: dict[str, str],
+                          status: AgentStatus) -> None:
+        """The operator's call is over (either side hung up): its wrap-up starts."""
+        ctx = self.ctx
+        if status.state is not AgentState.ON_CALL or status.call_id != call_id:
+            return
+        now = ctx.clock()
+        wrap_up_s = ctx.settings.wrap_up_s
+        if not await ctx.apply_once(agent_id, Event("hangup", call_id=call_id), now,
+                                    wrap_up_s=wrap_up_s):
+            return
+        talk = now - status.since
+        skill = (call.get("skills") or "general").split(",")[0]
+        await ctx.live.count_agent(agent_id, handled=1, talk_s=talk)
+        await ctx.live.handle_time(skill, talk + wrap_up_s)
+        # on time here; the end is in Redis too, so if this process dies any controller's
+        # tick ends the wrap-up (end_due_wrap_ups)
+        ctx.after(wrap_up_s, self.end_wrap_up, agent_id, call_id)
 
     async def _caller(self, uniqueid: str) -> None:
         ctx = self.ctx
         call = await ctx.live.call(uniqueid)
         if not call or call.get("state") in ("gone", "connected", "callback"):
             if call.get("state") == "connected":
+                # the caller's channel dialled the operator: its end is the call's end
                 await ctx.live.set_call_state(uniqueid, "done")
+                agent_id = call.get("agent", "")
+                if agent_id:
+                    await self._call_ended(agent_id, uniqueid, call,
+                                           await ctx.live.agent(agent_id))
             return
         previous = await ctx.live.leave(uniqueid)
         if previous is None:
@@ -70,10 +83,7 @@ class Hangups:
         await ctx.live.count((call.get("skills") or "general").split(",")[0], abandoned=1)
         agent_id = call.get("agent", "")
         if previous == "offered" and agent_id:
-            try:  # the caller left while the operator's phone rang: stop the ring
-                await ctx.ami.action("Hangup", [("Channel", f"/^PJSIP/{agent_id}-/")])
-            except AmiError:
-                pass
+            # the caller left while the operator's phone rang: their Dial ended that ring
             status = await ctx.live.agent(agent_id)
             if status.state is AgentState.RESERVED and status.call_id == uniqueid:
                 await ctx.live.apply(agent_id, Event("caller_gone", call_id=uniqueid),

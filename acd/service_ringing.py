@@ -1,5 +1,6 @@
 """Routing passes and ringing operators: decide, reserve (one atomic script in Redis), ring the
-operator's leg; an offer not taken goes to the next operator; an answer connects the call.
+operator (the waiting caller's channel dials them; a callback's operator leg is originated); an
+offer not taken goes to the next operator; an answer connects the call.
 """
 
 from __future__ import annotations
@@ -51,9 +52,11 @@ class PendingOffers:
 class Ringing:
     def __init__(self, ctx: AcdContext) -> None:
         self.ctx = ctx
-        # Originate action id -> (agent, call), until its OriginateResponse; one that never
-        # comes (the AMI connection dropped meanwhile) is forgotten after the ring timeout
-        self._originates = PendingOffers(ctx.settings.ring_timeout_s + OFFER_GRACE_S)
+        # offers in flight: a callback's Originate action id, or ``ring-<call>`` for a caller's
+        # channel dialing an operator -> (agent, call), until the response or the ring's
+        # result; one that never comes (the AMI connection dropped meanwhile) is over after
+        # the ring timeout and its grace
+        self._offers = PendingOffers(ctx.settings.ring_timeout_s + OFFER_GRACE_S)
         self._counter = itertools.count(1)
 
     async def route(self) -> None:
@@ -73,53 +76,82 @@ class Ringing:
     async def _ring(self, agent_id: str, call_id: str) -> None:
         ctx = self.ctx
         call = await ctx.live.call(call_id)
-        leg = f"acd-{call_id}-{next(self._counter)}"
         callback = call.get("offered_from") == "callback"
         caller = call.get("caller", "") or "19001122"
         display = call.get("display", "") or call.get("skills", "").split(",")[0]
-        variables = [("Variable", f"ACD_CALL={call_id}")]
-        if callback:  # the operator first; the dialplan then calls the caller back
-            # the national form the callback policy checked, never the raw caller ID
-            variables += [("Variable", f"ACD_CALLBACK_NUMBER={call.get('callback_number', '')}"),
-                          ("Variable", f"ACD_LANGUAGE={call.get('language', 'vi')}")]
-        else:
-            variables += [("Variable", f"ACD_CALLER_CHANNEL={call.get('channel', '')}")]
+        offer_id = f"\"{offer_name(display, callback)}\" <{caller}>"
         try:
-            answer = await ctx.ami.action("Originate", [
-                ("Channel", f"PJSIP/{agent_id}"),
-                ("Context", "acd-callback" if callback else "acd-agent"), ("Exten", "s"),
-                ("Priority", "1"), ("Timeout", str(int(ctx.settings.ring_timeout_s * 1000))),
-                ("Async", "true"), ("ChannelId", leg),
-                ("CallerID", f"\"{offer_name(display, callback)}\" <{caller}>"),
-                *variables,
-            ])
-            self._originates.add(answer.action_id, agent_id, call_id, ctx.clock())
+            if callback:
+                await self._ring_for_callback(agent_id, call_id, call, offer_id)
+            else:
+                await self._ring_from_caller(agent_id, call_id, call, offer_id)
             log.info("ACD: ringing %s for call %s", agent_id, call_id)
         except AmiError as exc:
             log.error("ACD: could not ring %s (%s); the call waits on", agent_id, exc)
             await self.not_taken(agent_id, call_id)
 
-    async def originate_result(self, message: Message) -> None:
-        pending = self._originates.pop(message.action_id or "")
-        if pending is None or message.get("Response") == "Success":
+    async def _ring_from_caller(self, agent_id: str, call_id: str, call: dict[str, str],
+                                offer_id: str) -> None:
+        """The waiting caller's own channel dials the operator (``acd-ring``): moved there by
+        an AMI Redirect, an async goto that needs no masquerade. Its ``AcdRingResult`` or
+        ``AcdAgentAnswered`` ends the offer."""
+        ctx = self.ctx
+        channel = call.get("channel", "")
+        await ctx.setvar(channel, "ACD_OFFER_ID", offer_id)
+        await ctx.setvar(channel, "ACD_AGENT", agent_id)
+        await ctx.ami.action("Redirect", [("Channel", channel), ("Context", "acd-ring"),
+                                          ("Exten", "s"), ("Priority", "1")])
+        self._offers.add(f"ring-{call_id}", agent_id, call_id, ctx.clock())
+
+    async def _ring_for_callback(self, agent_id: str, call_id: str, call: dict[str, str],
+                                 offer_id: str) -> None:
+        """A callback: the operator's leg first (Originate into ``acd-callback``), which then
+        calls the caller back; its ``OriginateResponse`` says if the operator answered."""
+        ctx = self.ctx
+        leg = f"acd-{call_id}-{next(self._counter)}"
+        answer = await ctx.ami.action("Originate", [
+            ("Channel", f"PJSIP/{agent_id}"), ("Context", "acd-callback"), ("Exten", "s"),
+            ("Priority", "1"), ("Timeout", str(int(ctx.settings.ring_timeout_s * 1000))),
+            ("Async", "true"), ("ChannelId", leg), ("CallerID", offer_id),
+            ("Variable", f"ACD_CALL={call_id}"),
+            # the national form the callback policy checked, never the raw caller ID
+            ("Variable", f"ACD_CALLBACK_NUMBER={call.get('callback_number', '')}"),
+            ("Variable", f"ACD_LANGUAGE={call.get('language', 'vi')}"),
+        ])
+        self._offers.add(answer.action_id, agent_id, call_id, ctx.clock())
+
+    async def ring_result(self, message: Message) -> None:
+        """``UserEvent(AcdRingResult)``: the operator rung from the caller's channel did not
+        answer (rang out, refused, unreachable)."""
+        call_id = message.get("AcdCall", "")
+        agent_id = message.get("AcdAgent", "")
+        self._offers.pop(f"ring-{call_id}")
+        if not call_id or not agent_id:
             return
-        agent_id, call_id = pending
-        log.info("ACD: %s did not answer call %s (reason %s)", agent_id, call_id,
-                 message.get("Reason", "?"))
+        log.info("ACD: %s did not answer call %s (%s)", agent_id, call_id,
+                 message.get("AcdStatus", "?"))
         await self.not_taken(agent_id, call_id)
 
     def add_offer(self, action_id: str, agent_id: str, call_id: str) -> None:
         """An Originate sent elsewhere (tests, a resent offer) whose response counts here."""
-        self._originates.add(action_id, agent_id, call_id, self.ctx.clock())
+        self._offers.add(action_id, agent_id, call_id, self.ctx.clock())
 
-    async def forget_stale_offers(self) -> None:
-        """An Originate whose response never came (lost with an AMI connection, or never sent
-        by Asterisk) is over by now: a missed offer, and the caller waits on for another
-        operator, never left ``offered`` to a phone that stopped ringing long ago."""
-        for action_id, agent_id, call_id in self._originates.expire(self.ctx.clock()):
-            log.warning("ACD: no answer to the Originate %s of %s for call %s; the offer is over",
-                        action_id, agent_id, call_id)
-            await self.not_taken(agent_id, call_id)
+    async def forget_stale_offers(self) -> bool:
+        """An offer whose answer never came (lost with an AMI connection, or never sent by
+        Asterisk) is over by now. A callback's Originate: a missed offer, and the caller
+        waits on for another operator, never left ``offered`` to a phone that stopped ringing
+        long ago. A caller's own ring: True, and the service asks Asterisk where the caller
+        is (:func:`acd.service_rebuild.rebuild`), since only Asterisk knows if it was
+        answered."""
+        lost_ring = False
+        for key, agent_id, call_id in self._offers.expire(self.ctx.clock()):
+            log.warning("ACD: no answer to the offer %s of %s for call %s; the offer is over",
+                        key, agent_id, call_id)
+            if key.startswith("ring-"):
+                lost_ring = True
+            else:
+                await self.not_taken(agent_id, call_id)
+        return lost_ring
 
     async def not_taken(self, agent_id: str, call_id: str) -> None:
         """The operator's phone rang out, refused (busy) or could not be rung: a missed offer
@@ -141,9 +173,11 @@ class Ringing:
         ctx.route_soon()
 
     async def answered(self, message: Message) -> None:
-        """The operator answered (``UserEvent(AcdAgentAnswered)`` from ``acd-agent``)."""
+        """The operator answered (``UserEvent(AcdAgentAnswered)`` from ``acd-answered`` or
+        ``acd-callback``)."""
         ctx = self.ctx
         call_id = message.get("AcdCall", "")
+        self._offers.pop(f"ring-{call_id}")
         call = await ctx.live.call(call_id)
         agent_id = call.get("agent", "")
         if not agent_id:

@@ -69,7 +69,10 @@ def parse_line(line: str) -> JournalEntry | None:
     if values["hotline"] != "1" or not values["uniqueid"] or start is None:
         return None
     operator = None
-    for channel in (values["dstchannel"], values["channel"]):
+    # the caller's channel dials operators (one journal line per ring): only an answered one
+    # is the call's operator; an operator's own leg (a callback) is theirs whatever it did
+    dialled = values["dstchannel"] if values["disposition"] == "ANSWERED" else ""
+    for channel in (dialled, values["channel"]):
         if channel.startswith("PJSIP/op"):
             operator = channel[len("PJSIP/"):].split("-", 1)[0]
     joined, answered = _time(values["queue_joined"]), _time(values["queue_answered"])

@@ -28,9 +28,6 @@ from .conftest import Hotline
 from .test_acd import operators
 
 pytestmark = pytest.mark.e2e
-ONLY_ON = ("asterisk22",)
-ONLY_ON_WHY = ("Asterisk 16 (Debian 11) itself segfaulted (in libc) in 2 of 10 runs of this "
-               "test beside other tests; Asterisk 22 never did (docs/acd.md)")
 # every caller overflows straight to the queue: the test is about the ACD, not about SIPp
 # sending 200 keypresses in the same second
 SETTINGS = {"acd_wrap_up_s": 1.0, "acd_ring_timeout_s": 8.0, "acd_max_queue": 400,

@@ -24,10 +24,11 @@ def sessions(database_url: str):  # type: ignore[no-untyped-def]
 
 
 def line(uniqueid: str = "100.1", outcome: str = "fallback", end: str = "1700000010.5",
-         dst: str = "", hotline: str = "1", queue_status: str = "JOINEMPTY") -> str:
+         dst: str = "", hotline: str = "1", queue_status: str = "JOINEMPTY",
+         disposition: str = "ANSWERED") -> str:
     return (f'"{hotline}","{uniqueid}","{uniqueid}","0909000111","hcabcx1@127.0.0.1",'
-            f'"PJSIP/trunk-00000001","{dst}","1700000000.25","1700000000.3","{end}","ANSWERED",'
-            f'"{outcome}","{queue_status}"\n')
+            f'"PJSIP/trunk-00000001","{dst}","1700000000.25","1700000000.3","{end}",'
+            f'"{disposition}","{outcome}","{queue_status}"\n')
 
 
 def count(sessions) -> int:  # type: ignore[no-untyped-def]
@@ -256,3 +257,24 @@ def test_the_acds_own_wait_is_not_replaced_by_the_journals(tmp_path: Path, sessi
     journal.ingest(sessions, path)
     with sessions() as s:
         assert s.scalars(select(Call)).one().queue_wait_s == 4.25
+
+
+def test_an_operator_who_let_the_caller_ring_out_is_not_the_calls_operator(
+        tmp_path: Path, sessions) -> None:  # type: ignore[no-untyped-def]
+    """The caller's channel dials operators itself: a ring that was not answered leaves a line
+    naming the operator it rang, and only an answered one names the call's operator."""
+    path = tmp_path / "calls.csv"
+    path.write_text(line(dst="PJSIP/op06-00000002", disposition="NO ANSWER", queue_status="")
+                    + line(dst="PJSIP/op07-00000003", disposition="BUSY", queue_status="")
+                    + line(outcome="queued", queue_status="ABANDON"))
+    journal.ingest(sessions, path)
+    with sessions() as s:
+        (call,) = s.scalars(select(Call))
+        assert (call.operator, call.queue_status) == (None, "ABANDON")
+    path.write_text(path.read_text() + line(uniqueid="100.2", dst="PJSIP/op06-00000004",
+                                            disposition="NO ANSWER", queue_status="")
+                    + line(uniqueid="100.2", dst="PJSIP/op08-00000005", queue_status="ANSWERED"))
+    journal.ingest(sessions, path)
+    with sessions() as s:
+        call = s.scalars(select(Call).where(Call.call_id == "100.2")).one()
+        assert (call.operator, call.queue_status) == ("op08", "ANSWERED")

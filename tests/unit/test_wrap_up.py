@@ -9,6 +9,7 @@ from typing import Any
 
 from redis.asyncio import Redis
 
+from acd.ami.protocol import Message
 from acd.decision import WaitingCall
 from acd.live import LiveState
 from acd.service_context import AcdContext, AcdSettings
@@ -102,3 +103,52 @@ async def test_an_offer_whose_originate_response_never_comes_puts_the_caller_bac
     assert routed == [1]
     await ringing.forget_stale_offers()  # forgotten once: no second missed offer
     assert routed == [1]
+
+
+def event(**headers: str) -> Message:
+    return Message(tuple(headers.items()))
+
+
+async def test_a_ring_the_operator_let_pass_puts_the_caller_back_in_their_place(
+        redis: Redis) -> None:
+    """The caller's own channel dialled the operator (acd-ring) and the ring ended unanswered:
+    the dialplan's AcdRingResult frees the operator (a missed offer) and the caller waits on,
+    offered to someone else first."""
+    now, routed = [1000.0], []
+    live = LiveState(redis)
+    ringing = controller(redis, now, routed).ringing
+    await live.apply("op01", Event("login"), 900.0)
+    await live.add_call(WaitingCall("c1", ("general",), "vi", 0, 990.0))
+    assert await live.reserve("op01", "c1", 1000.0)
+    ringing.add_offer("ring-c1", "op01", "c1")
+    await ringing.ring_result(event(Event="UserEvent", UserEvent="AcdRingResult",
+                                    AcdCall="c1", AcdAgent="op01", AcdStatus="NOANSWER"))
+    call = await live.call("c1")
+    assert (call["state"], call["agent"], call["declined"]) == ("waiting", "", "op01")
+    assert (await live.agent("op01")).state is AgentState.AVAILABLE
+    assert routed == [1]
+    now[0] += 1000.0  # its pending offer went with the result: nothing expires later
+    assert await ringing.forget_stale_offers() is False
+    assert routed == [1]
+
+
+async def test_a_connected_callers_hang_up_ends_the_operators_call(redis: Redis) -> None:
+    """The caller's channel holds the call (it dialled the operator): its end is the end of
+    the operator's call, and the wrap-up starts then."""
+    now, routed = [1000.0], []
+    live = LiveState(redis)
+    hangups = controller(redis, now, routed)
+    await live.apply("op01", Event("login"), 900.0)
+    await live.add_call(WaitingCall("c1", ("general",), "vi", 0, 990.0))
+    assert await live.reserve("op01", "c1", 995.0)
+    await live.apply("op01", Event("answer", call_id="c1"), 1000.0)
+    await live.set_call_state("c1", "connected")
+    now[0] = 1060.0
+    await hangups.hangup(event(Event="Hangup", Uniqueid="c1", Channel="PJSIP/trunk-00000001"))
+    status = await live.agent("op01")
+    assert (status.state, status.call_id, status.wrap_up_until) == (
+        AgentState.WRAP_UP, "c1", 1070.0)
+    assert (await live.call("c1"))["state"] == "done"
+    assert (await live.stats())["agents"]["op01"]["talk_s"] == 60.0
+    await hangups.hangup(event(Event="Hangup", Uniqueid="c1"))  # seen twice: counted once
+    assert (await live.stats())["agents"]["op01"]["handled"] == 1.0
