@@ -25,6 +25,7 @@ from .sipagent import audio_sdp, free_media_port, reply
 
 _NUMBER = re.compile(r"\+?[0-9]{1,20}")
 _DIALLED = re.compile(r"\+?[0-9]{1,20}|\*[0-9]{2,10}")  # a number, or an operator's feature code
+_MISDIALLED = re.compile(r"[0-9A-Za-z*#+]{1,32}")  # what else an operator's phone may dial
 
 
 class CallError(Exception):
@@ -49,10 +50,13 @@ class CallPlan:
     # speech: a "~" among the key groups sends this raw 8 kHz mu-law file as the caller's voice
     # (RTP, in the background: a key group right after it is pressed while it still plays)
     speech: str | None = None
+    # the number is a misdial (digits, * # + and letters: what an operator's phone may send); a
+    # # goes out escaped in the request URI
+    misdial: bool = False
     tag: str = field(default_factory=lambda: secrets.token_hex(6))
 
     def __post_init__(self) -> None:
-        if not _DIALLED.fullmatch(self.number):
+        if not (_MISDIALLED if self.misdial else _DIALLED).fullmatch(self.number):
             raise CallError(f"not a phone number: {self.number!r}")
         if not _NUMBER.fullmatch(self.caller):
             raise CallError(f"not a caller number: {self.caller!r}")
@@ -221,7 +225,7 @@ def place(plan: CallPlan, host: str, port: int, *, workdir: Path | None = None) 
         xml.write_text(scenario(plan, write_key_pcaps(plan.keys.replace("~", ""), Path(tmp))),
                        encoding="iso-8859-1")
         timeout = plan.delay_ms / 1000 + plan.max_call_s + 30
-        args = [sipp, f"{host}:{port}", "-sf", str(xml), "-s", plan.number,
+        args = [sipp, f"{host}:{port}", "-sf", str(xml), "-s", plan.number.replace("#", "%23"),
                 "-i", plan.source_ip, "-p", str(free_port(0, plan.source_ip, socket.SOCK_DGRAM)),
                 "-mp", str(free_media_port()), "-m", str(plan.count), "-l", str(plan.count),
                 "-r", str(max(plan.count, 10)), "-cid_str", f"hc{plan.tag}x%u@%s",

@@ -18,7 +18,7 @@ from hotline.sipprobe import probe
 
 from . import amiwatch
 from .conftest import Hotline
-from .test_acd import operators
+from .test_acd import log_out, operators
 from .test_sip_security import _register
 
 pytestmark = pytest.mark.e2e
@@ -28,13 +28,14 @@ SETTINGS = {"sip_guard": "on", "sip_ban_after": 5, "sip_ban_window_s": 60}
 
 
 class ChannelWatch:
-    """Every channel Asterisk creates and every dialplan step it runs while the watch is on
-    (AMI Newchannel and Newexten, read as the tests' watch user)."""
+    """Every channel Asterisk creates, every dialplan step it runs and every UserEvent while the
+    watch is on (AMI Newchannel, Newexten and UserEvent, read as the tests' watch user)."""
 
     def __init__(self, hotline: Hotline) -> None:
         self.channels: list[dict[str, str]] = []
         self.steps: list[tuple[str, str, str, str]] = []  # channel, context, exten, application
-        self._ami = amiwatch.client(hotline.settings, self._event, "call,dialplan")
+        self.user_events: list[dict[str, str]] = []
+        self._ami = amiwatch.client(hotline.settings, self._event, "call,dialplan,user")
 
     def _event(self, message: Any) -> None:
         if message.name == "Newchannel":
@@ -44,6 +45,10 @@ class ChannelWatch:
             self.steps.append((message.get("Channel", ""), message.get("Context", ""),
                                message.get("Extension", message.get("Exten", "")),
                                message.get("Application", "")))
+        elif message.name == "UserEvent":
+            self.user_events.append({k: message.get(k, "") for k in
+                                     ("UserEvent", "Channel", "AcdAgent", "AcdDialled",
+                                      "AcdResult")})
 
     async def __aenter__(self) -> Self:
         await self._ami.start()
@@ -176,3 +181,71 @@ async def test_an_invite_flood_is_blocked_and_callers_are_served(hotline: Hotlin
               f"{len(failed)} 'No matching endpoint found' lines; 4/4 callers served")
     finally:
         processes.guard_unban(settings, flooder)
+
+
+# an operator's misdials, more than sip_ban_after: numbers, codes that are none (a *2x too short
+# for any code), a #, a + number, a name
+MISDIALS = ["555", "*99", "#1", "0909123456", "admin", "+842812345", "*2", "19001123"]
+
+
+async def test_an_operators_misdials_are_refused_and_never_block_the_phone(hotline: Hotline
+                                                                           ) -> None:
+    """Each misdial of an authenticated operator's phone is answered with "not a valid number
+    or code" and hung up by the hotline; Asterisk logs no "extension not found" for it (the SIP
+    guard counts those as a scan), so the phone's address (and every operator behind it) is not
+    blocked, and the operator logs in with *21 from there right after."""
+    settings = hotline.settings
+    phone, witness = "127.0.0.51", "127.0.0.52"  # not 127.0.0.1: the carrier's, never blocked
+    account = ("op07", settings.operator_passwords["op07"])
+    assert len(MISDIALS) > settings.sip_ban_after
+    assert not _blocked(hotline, phone)
+    assert (settings.sounds / "vi" / "agent_number_invalid.wav").exists()
+    await asyncio.to_thread(log_out, hotline, "op07")
+    async with ChannelWatch(hotline) as watch:
+        placed = []
+        for number in MISDIALS:  # one after the other, as an operator dials
+            plan = CallPlan(number=number, account=account, source_ip=phone, misdial=True,
+                            max_call_s=30)
+            placed.append(await asyncio.to_thread(place, plan, "127.0.0.1", settings.sip_port))
+        # a wrong password from another address: once the guard has counted it, it has read
+        # every line Asterisk logged before it, the misdials' included
+        assert await asyncio.to_thread(_register, hotline, "op03", witness,
+                                       password="not-it") == "401"
+        await asyncio.to_thread(hotline.wait_until, lambda: _log_lines(
+            hotline, "fail2ban.log", f"Found {witness}"), 60, "the guard read the log")
+        login = CallPlan(number="*21", account=account, source_ip=phone, max_call_s=30)
+        logged_in = await asyncio.to_thread(place, login, "127.0.0.1", settings.sip_port)
+        # the login's result is the last event: every misdial's events came before it
+        await asyncio.to_thread(hotline.wait_until, lambda: [
+            e for e in watch.user_events if e["UserEvent"] == "AcdFeatureCode"], 30,
+            "the result of *21")
+    try:
+        # every misdial was answered (SIPp got its 200 OK), refused and hung up by the hotline
+        assert [p.returncode for p in placed] == [0] * len(MISDIALS), [p.errors for p in placed]
+        refused = [e for e in watch.user_events if e["UserEvent"] == "AcdMisdial"]
+        assert [(e["AcdAgent"], e["AcdDialled"]) for e in refused] == [
+            ("op07", number) for number in MISDIALS]
+        for event in refused:
+            ran = [s[3] for s in watch.steps if s[0] == event["Channel"]
+                   and s[1] == "operator-misdial"]
+            assert ran == ["Answer", "UserEvent", "Playback", "Hangup"], (event, ran)
+        # nothing the guard counts: no "not found" line, no failure found, not blocked
+        assert not _log_lines(hotline, "messages", f":{phone}:", "extension not found")
+        assert not _log_lines(hotline, "fail2ban.log", f"Found {phone}")
+        assert not _blocked(hotline, phone)
+        # the operator, from the same address, logs in and hears it
+        assert logged_in.returncode == 0, logged_in.errors
+        results = [e for e in watch.user_events if e["UserEvent"] == "AcdFeatureCode"]
+        assert [(e["AcdAgent"], e["AcdResult"]) for e in results] == [("op07", "ok")]
+        rows = processes.controller_request(settings, "agents") or []
+        assert next(r["state"] for r in rows if r["agent"] == "op07") == "available"
+        # the callers' contexts have no catch-all: a caller's account dialling a number that
+        # is not the hotline's is refused (404), as the carrier's address is for any number
+        caller = CallPlan(number="555", account=("caller", settings.caller_password),
+                          misdial=True, expect_rejection=True)
+        assert (await asyncio.to_thread(place, caller, "127.0.0.1",
+                                        settings.sip_port)).returncode == 0
+        assert _log_lines(hotline, "messages", "to extension '555' rejected because extension "
+                          "not found in context 'from-callers'")
+    finally:
+        await asyncio.to_thread(log_out, hotline, "op07")
