@@ -135,6 +135,19 @@ def _is_ipv4(text: str) -> bool:
     return True
 
 
+def on_off(text: str) -> bool:
+    if text not in ("on", "off"):
+        raise argparse.ArgumentTypeError(f"on or off, not {text!r}")
+    return text == "on"
+
+
+def pem_file(text: str) -> str:
+    """A PEM file's absolute path (Asterisk is given a copy); '' for none."""
+    if not text:
+        return ""
+    return str(Path(existing_file(text)).resolve())
+
+
 def existing_file(text: str) -> str:
     path = Path(text)
     if not path.exists():

@@ -21,7 +21,7 @@ import traceback
 from pathlib import Path
 from typing import Any, NoReturn
 
-from . import arguments, config, processes
+from . import arguments, config, processes, tls
 from .redact import mask, mask_url, secrets_of
 
 CATALOGUE = config.PROJECT_ROOT / "prompts" / "catalogue.yaml"
@@ -59,7 +59,8 @@ def cmd_up(args: argparse.Namespace) -> int:
         callbacks_per_hour=args.callbacks_per_hour, trunk_peers=args.trunk_peers,
         operator_networks=args.operator_networks, sip_guard=args.sip_guard,
         sip_ban_after=args.sip_ban_after, sip_ban_window_s=args.sip_ban_window,
-        sip_ban_for_s=args.sip_ban_for,
+        sip_ban_for_s=args.sip_ban_for, sip_tls=args.sip_tls, tls_port=args.tls_port,
+        tls_cert=args.tls_cert, tls_key=args.tls_key,
     )
     print(f"[hotline] runtime folder {settings.runtime}")
     _check_files(settings)
@@ -119,6 +120,9 @@ def _check_ports(settings: config.Settings) -> None:
     if not processes.asterisk_pid(settings):
         wanted += [("SIP", settings.sip_bind, settings.sip_port, (udp, tcp), "--sip-port"),
                    ("AMI", "127.0.0.1", settings.ami_port, (tcp,), "ami_port")]
+        if settings.sip_tls:
+            wanted.append(("SIP over TLS", settings.sip_bind, settings.tls_port, (tcp,),
+                           "--tls-port"))
     if not processes.redis_pid(settings):
         wanted.append(("Redis", settings.redis_bind, settings.redis_port, (tcp,), "redis_port"))
     if not processes.controller_pid(settings):
@@ -151,12 +155,14 @@ def _how_to_dial(settings: config.Settings, *, show_secrets: bool = False) -> No
               else f"(caller_password in {where}, or {cli} up --show-secrets)")
     desk = (settings.web_passwords.get('op01', '?') if show_secrets
             else "(hotline up --show-secrets)")
+    tls_line = (f"\n               or {host}:{settings.tls_port} over TLS (SRTP for operators)"
+                if settings.sip_tls else "")
     print(f"""
 Dial in:
   {cli} call {settings.hotline_number} --keys "2"      a real call (SIPp): the demo caller's bill
   {cli} call {settings.hotline_number} --keys "1"      planned power cuts; "0" an operator
   a softphone: account  caller  password  {caller}
-               server   {host}:{settings.sip_port} (UDP or TCP), then dial {settings.hotline_number}
+               server   {host}:{settings.sip_port} (UDP or TCP), then dial {settings.hotline_number}{tls_line}
   operators:   op01..op{settings.operator_count:02d} (passwords in {settings.runtime / 'hotline.json'}),
                dial *21 to log in; or {cli} agents login op08
   {cli} calls --last 5      the call records
@@ -186,7 +192,9 @@ def cmd_status(args: argparse.Namespace) -> int:
     status: dict[str, Any] = {
         "runtime": str(settings.runtime),
         "asterisk": {"pid": asterisk, "version": processes.asterisk_version(settings),
-                     "sip": f"{settings.sip_bind}:{settings.sip_port}"},
+                     "sip": f"{settings.sip_bind}:{settings.sip_port}",
+                     "sip_tls": (f"{settings.sip_bind}:{settings.tls_port}" if settings.sip_tls
+                                 else "off")},
         "redis": {"pid": processes.redis_pid(settings), "port": settings.redis_port},
         "controller": controller or {"state": "not running"},
         "supervisor": processes.supervisor_state(settings) or {"state": "not running"},
@@ -966,6 +974,16 @@ def parser() -> argparse.ArgumentParser:
                     help="within this long (default 60)")
     up.add_argument("--sip-ban-for", type=a.positive_int, metavar="SECONDS",
                     help="how long an address stays blocked (default 600)")
+    up.add_argument("--sip-tls", type=a.on_off, metavar="on|off",
+                    help="SIP over TLS, with SRTP for operators' phones that offer it (default "
+                    "on; kept for later starts)")
+    up.add_argument("--tls-port", type=a.port,
+                    help="the SIP over TLS port (default: the SIP port + 1 when free)")
+    up.add_argument("--tls-cert", type=a.pem_file, metavar="FILE",
+                    help="the site's certificate (PEM, with its chain) for SIP over TLS; "
+                    "default: a self-signed one made for the runtime folder; '' goes back to it")
+    up.add_argument("--tls-key", type=a.pem_file, metavar="FILE",
+                    help="the certificate's private key (PEM, unencrypted)")
     up.add_argument("--show-secrets", action="store_true",
                     help="print the demo caller's and op01's desk passwords (default: where "
                     "they are kept, not the passwords)")
@@ -1201,7 +1219,7 @@ def main(argv: list[str] | None = None) -> int:
     except CommandError as exc:
         _error(args, f"{command}: {exc}")
         return exc.exit_code
-    except (config.SettingsError, processes.StartError) as exc:
+    except (config.SettingsError, processes.StartError, tls.CertificateError) as exc:
         _error(args, f"{command}: {exc}")
         return 1
     except KeyboardInterrupt:

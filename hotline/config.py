@@ -102,6 +102,13 @@ class Settings:
     operator_count: int = 50
     sip_bind: str = "127.0.0.1"
     sip_port: int = 5060
+    # SIP over TLS for softphones outside the server's network, with SDES-SRTP media for them
+    # (docs/security.md): on by default, with a self-signed certificate made for the runtime
+    # folder; a site's own certificate and key (PEM files) with tls_cert and tls_key
+    sip_tls: bool = True
+    tls_port: int = 0   # 0: hotline up picks one, the SIP port + 1 when it is free
+    tls_cert: str = ""
+    tls_key: str = ""
     rtp_start: int = 20000
     rtp_end: int = 20999
     # the carrier: SIP from these addresses or networks is a trunk call (no authentication)
@@ -253,6 +260,16 @@ def load(runtime: Path) -> Settings:
                     raise ValueError(f"{key}: a list of addresses or networks, not "
                                      f"{data[key]!r}")
                 data[key] = check_networks(data[key], key, anywhere=anywhere)
+        if "sip_tls" in data and not isinstance(data["sip_tls"], bool):
+            raise ValueError(f"sip_tls: true or false, not {data['sip_tls']!r}")
+        if "tls_port" in data and (type(data["tls_port"]) is not int
+                                   or not 0 <= data["tls_port"] <= 65535):
+            raise ValueError(f"tls_port: a port (1 to 65535; 0 picks one), not "
+                             f"{data['tls_port']!r}")
+        for key in ("tls_cert", "tls_key"):
+            if key in data and not (isinstance(data[key], str)
+                                    and (not data[key] or data[key].startswith("/"))):
+                raise ValueError(f"{key}: the absolute path of a PEM file, not {data[key]!r}")
         if data.get("sip_guard", "auto") not in SIP_GUARD:
             raise ValueError(f"sip_guard: one of {', '.join(SIP_GUARD)}, not "
                              f"{data['sip_guard']!r}")
@@ -284,6 +301,12 @@ def load_or_create(runtime: Path, **overrides: object) -> Settings:
         for name, preferred in (("ami_port", 5038), ("agi_port", 4573), ("redis_port", 6390)):
             if name not in overrides:
                 setattr(settings, name, free_port(preferred))
+    if not settings.tls_port:  # a new runtime folder, or one from before SIP over TLS
+        taken = {settings.ami_port, settings.agi_port, settings.redis_port, settings.web_port}
+        preferred = settings.sip_port + 1 if settings.sip_port + 1 not in taken else 0
+        settings.tls_port = free_port(preferred, settings.sip_bind)
+        while settings.tls_port in taken:  # a spare port the others were given, not bound yet
+            settings.tls_port = free_port(0, settings.sip_bind)
     settings.__post_init__()
     settings.save()
     return settings

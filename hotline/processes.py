@@ -20,6 +20,7 @@ import time
 from pathlib import Path
 from typing import Any
 
+from . import tls
 from .config import PROJECT_ROOT, Settings
 from .render import render, render_guard, render_redis
 
@@ -511,6 +512,8 @@ def up(settings: Settings, *, progress: bool = True, demo: bool = False,
     say = print if progress else (lambda *_a, **_k: None)
     pjsip = settings.etc / "pjsip.conf"
     before = pjsip.read_bytes() if pjsip.exists() else b""
+    if settings.sip_tls:
+        tls.prepare(settings)  # before the config that names its files
     render(settings)
     if settings.sip_guarded:
         render_guard(settings)  # under systemd too (no start): the site's fail2ban runs it
@@ -533,6 +536,11 @@ def up(settings: Settings, *, progress: bool = True, demo: bool = False,
     say(f"[hotline] redis on 127.0.0.1:{settings.redis_port}")
     start_asterisk(settings)
     say(f"[hotline] {asterisk_version(settings)} on {settings.sip_bind}:{settings.sip_port}")
+    if settings.sip_tls:
+        certificate = tls.files(settings)
+        say(f"[hotline] SIP over TLS on {settings.sip_bind}:{settings.tls_port}, "
+            + (f"a self-signed certificate ({certificate.cert})" if certificate.self_signed
+               else f"the certificate {settings.tls_cert}"))
     if settings.sip_guarded:
         start_guard(settings)
         say(f"[hotline] SIP guard: {settings.sip_ban_after} failures from one address within "

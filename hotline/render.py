@@ -7,6 +7,7 @@ from pathlib import Path
 
 from jinja2 import Environment, FileSystemLoader, StrictUndefined
 
+from . import tls
 from .config import PROJECT_ROOT, Settings
 
 TEMPLATES = PROJECT_ROOT / "asterisk-config"
@@ -56,7 +57,8 @@ def render(settings: Settings) -> list[Path]:
     env = _environment()
     written = []
     for template in sorted(TEMPLATES.glob("*.conf")):
-        text = env.get_template(template.name).render(s=settings, moddir=moddir, datadir=datadir)
+        text = env.get_template(template.name).render(s=settings, moddir=moddir, datadir=datadir,
+                                                      tls=tls.files(settings))
         target = settings.etc / template.name
         _write_private(target, text)
         written.append(target)

@@ -155,7 +155,7 @@ def hotline(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFac
     agents_file.write_bytes((config.PROJECT_ROOT / "dialplans" / "agents.yaml").read_bytes())
     settings = config.load_or_create(
         runtime, agents_file=str(agents_file), sip_port=config.free_port(0, kind=socket.SOCK_DGRAM),
-        ami_port=config.free_port(),
+        ami_port=config.free_port(), tls_port=config.free_port(),
         agi_port=config.free_port(), redis_port=config.free_port(), asterisk_root=root,
         # a spare port, never the default 8080: two hotlines starting at once both saw it free
         web_port=config.free_port(),
