@@ -207,7 +207,8 @@ def cmd_status(args: argparse.Namespace) -> int:
         print(json.dumps(status, indent=2, default=str))
     else:
         print(f"asterisk:   {f'running pid {asterisk}' if asterisk else 'stopped'}, "
-              f"{status['asterisk']['version']}, SIP {status['asterisk']['sip']}")
+              f"{status['asterisk']['version']}, SIP {status['asterisk']['sip']}, SIP over TLS "
+              f"{status['asterisk']['sip_tls']}")
         redis = status["redis"]["pid"]
         print(f"redis:      {f'running pid {redis}' if redis else 'stopped'}, "
               f"port {settings.redis_port}")

@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 from hotline import cli, config, tls
-from hotline.render import render
+from hotline.render import render, render_guard
 
 
 def _pair(folder: Path, name: str, *extra: str) -> tuple[Path, Path]:
@@ -104,10 +104,14 @@ def test_pjsip_conf_has_the_tls_transport_and_srtp_for_operators(tmp_path: Path)
     assert f"cert_file = {files.cert}\npriv_key_file = {files.key}\n" in transport
     operators = pjsip.split("[operator-endpoint]")[1].split("\n\n")[0]
     assert "media_encryption = sdes\nmedia_encryption_optimistic = yes" in operators
+    # the SIP guard drops a password guesser on the TLS port too
+    jail = (render_guard(settings) / "jail.conf").read_text()
+    assert f'port="{settings.sip_port},{settings.tls_port}"' in jail
     settings.sip_tls = False
     render(settings)
     off = (settings.etc / "pjsip.conf").read_text()
     assert "transport-tls" not in off and "cert_file" not in off
+    assert f'port="{settings.sip_port}"' in (render_guard(settings) / "jail.conf").read_text()
 
 
 def test_the_tls_port_is_the_sip_port_plus_one_unless_another_service_has_it(
