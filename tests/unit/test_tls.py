@@ -102,6 +102,7 @@ def test_pjsip_conf_has_the_tls_transport_and_srtp_for_operators(tmp_path: Path)
     transport = pjsip.split("[transport-tls]")[1].split("\n\n")[0]
     assert f"bind = 127.0.0.1:{settings.tls_port}\n" in transport
     assert f"cert_file = {files.cert}\npriv_key_file = {files.key}\n" in transport
+    assert f"ca_list_file = {files.cert}\n" in transport
     operators = pjsip.split("[operator-endpoint]")[1].split("\n\n")[0]
     assert "media_encryption = sdes\nmedia_encryption_optimistic = yes" in operators
     # the SIP guard drops a password guesser on the TLS port too
