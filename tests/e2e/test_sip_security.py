@@ -266,7 +266,11 @@ def test_password_guessing_blocks_that_address_only(hotline: Hotline) -> None:
         assert record is not None
         table = subprocess.run(["nft", "list", "table", "inet", processes.guard_table(settings)],
                                capture_output=True, text=True, check=True, timeout=30).stdout
-        assert attacker in table and f"dport {settings.sip_port}" in table
+        assert attacker in table
+        dropped = {protocol: {int(port) for port in ports.split(",")} for protocol, ports in
+                   re.findall(r"(udp|tcp) dport \{ ([0-9, ]+) \}", table)}
+        sip = {settings.sip_port, settings.tls_port}  # the SIP port and the SIP over TLS port
+        assert dropped == {"udp": sip, "tcp": sip}
     finally:
         processes.guard_unban(settings, attacker)
     assert _register(hotline, "op07", attacker) == "200"
