@@ -5,6 +5,7 @@ offer not taken goes to the next operator; an answer connects the call.
 
 from __future__ import annotations
 
+import asyncio
 import itertools
 import logging
 
@@ -97,10 +98,17 @@ class Ringing:
         ``AcdAgentAnswered`` ends the offer."""
         ctx = self.ctx
         channel = call.get("channel", "")
-        await ctx.setvar(channel, "ACD_OFFER_ID", offer_id)
-        await ctx.setvar(channel, "ACD_AGENT", agent_id)
-        await ctx.ami.action("Redirect", [("Channel", channel), ("Context", "acd-ring"),
-                                          ("Exten", "s"), ("Priority", "1")])
+        # one round trip: the three actions are written at once, and Asterisk runs a
+        # session's actions in order, so the variables are set before the channel moves
+        results = await asyncio.gather(
+            ctx.setvar(channel, "ACD_OFFER_ID", offer_id),
+            ctx.setvar(channel, "ACD_AGENT", agent_id),
+            ctx.ami.action("Redirect", [("Channel", channel), ("Context", "acd-ring"),
+                                        ("Exten", "s"), ("Priority", "1")]),
+            return_exceptions=True)
+        failed = [r for r in results if isinstance(r, BaseException)]
+        if failed:
+            raise failed[-1]  # the Redirect's, if it failed: the channel did not move
         self._offers.add(f"ring-{call_id}", agent_id, call_id, ctx.clock())
 
     async def _ring_for_callback(self, agent_id: str, call_id: str, call: dict[str, str],
