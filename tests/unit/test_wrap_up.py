@@ -78,18 +78,25 @@ def test_an_originate_whose_response_never_comes_is_forgotten() -> None:
     assert len(pending) == 0
 
 
+async def ringing_for_c1(redis: Redis, now: list[float], routed: list[int],
+                         offer_key: str) -> tuple[LiveState, Ringing]:
+    """op01 logged in and reserved for the waiting call c1, its offer ``offer_key`` pending."""
+    live = LiveState(redis)
+    ringing = controller(redis, now, routed).ringing
+    await live.apply("op01", Event("login"), 900.0)
+    await live.add_call(WaitingCall("c1", ("general",), "vi", 0, 990.0))
+    assert await live.reserve("op01", "c1", 1000.0)
+    ringing.add_offer(offer_key, "op01", "c1")
+    return live, ringing
+
+
 async def test_an_offer_whose_originate_response_never_comes_puts_the_caller_back(
         redis: Redis) -> None:
     """Lost with an AMI connection (or never sent): after the ring timeout and its grace the
     offer is over; the operator is free again and the caller waits for the next one, instead of
     staying ``offered`` to a phone that stopped ringing (the stranded caller of a scale run)."""
     now, routed = [1000.0], []
-    live = LiveState(redis)
-    ringing = controller(redis, now, routed).ringing
-    await live.apply("op01", Event("login"), 900.0)
-    await live.add_call(WaitingCall("c1", ("general",), "vi", 0, 990.0))
-    assert await live.reserve("op01", "c1", 1000.0)
-    ringing.add_offer("action-1", "op01", "c1")
+    live, ringing = await ringing_for_c1(redis, now, routed, "action-1")
     now[0] = 1000.0 + ringing.ctx.settings.ring_timeout_s + 29.0
     await ringing.forget_stale_offers()
     assert (await live.call("c1"))["state"] == "offered"  # still within the grace
@@ -115,12 +122,7 @@ async def test_a_ring_the_operator_let_pass_puts_the_caller_back_in_their_place(
     the dialplan's AcdRingResult frees the operator (a missed offer) and the caller waits on,
     offered to someone else first."""
     now, routed = [1000.0], []
-    live = LiveState(redis)
-    ringing = controller(redis, now, routed).ringing
-    await live.apply("op01", Event("login"), 900.0)
-    await live.add_call(WaitingCall("c1", ("general",), "vi", 0, 990.0))
-    assert await live.reserve("op01", "c1", 1000.0)
-    ringing.add_offer("ring-c1", "op01", "c1")
+    live, ringing = await ringing_for_c1(redis, now, routed, "ring-c1")
     await ringing.ring_result(event(Event="UserEvent", UserEvent="AcdRingResult",
                                     AcdCall="c1", AcdAgent="op01", AcdStatus="NOANSWER"))
     call = await live.call("c1")
