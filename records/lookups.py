@@ -223,6 +223,22 @@ def customers_by_name(session: Session, text: str, limit: int = 20
     return Found(tuple(CustomerInfo(*row) for row in rows))
 
 
+def find_customers(session: Session, text: str) -> tuple[CustomerInfo, ...] | Invalid:
+    """What a search box finds: the customer with that code, else the customers with that phone
+    number, else those whose name starts with ``text`` (none when nothing matches); Invalid when
+    ``text`` is none of the three (a name wants two letters at least)."""
+    if not isinstance(customer_code(text), Invalid):
+        one = customer_by_code(session, text)
+        return (one.value,) if isinstance(one, Found) else ()
+    if not isinstance(phone_number(text), Invalid):
+        many = customers_by_phone(session, text)
+        return many.value if isinstance(many, Found) else ()
+    named = customers_by_name(session, text)
+    if isinstance(named, Invalid):
+        return named
+    return named.value if isinstance(named, Found) else ()
+
+
 def bill_status(session: Session, customer_id: int) -> Result[BillStatus]:
     """The latest bill, and the total and count of unpaid bills, in one query."""
     row = session.execute(_bill_status(), {"customer_id": customer_id}).first()
@@ -326,7 +342,7 @@ def overdue_requests(session: Session, now: datetime | None = None, limit: int =
 
 __all__ = [
     "OPEN_STATUSES", "bill_status", "customer_by_code", "customer_code", "customers_by_name",
-    "customers_by_phone",
+    "customers_by_phone", "find_customers",
     "luhn_digit", "overdue_requests", "phone_number", "planned_outages", "request_by_number",
     "request_number", "screen_pop",
 ]

@@ -381,6 +381,20 @@ def test_customers_by_the_start_of_their_name(session: Session) -> None:
     assert isinstance(lookups.customers_by_name(session, "Văn An"), NotFound)  # a start only
 
 
+
+@pytest.mark.parametrize(("typed", "codes"), [
+    ("01000000001", ["PE01000000001"]), ("pe 0100 0000 001", ["PE01000000001"]),
+    ("99999999999", []), ("+84 90 912 3456", ["PE01000000001"]),
+    ("0911111111", []), ("trần", ["PE02000000002"]), ("Nguyễn Thị", [])])
+def test_a_search_box_finds_by_code_then_phone_then_name(session: Session, typed: str,
+                                                          codes: list[str]) -> None:
+    found = lookups.find_customers(session, typed)
+    assert not isinstance(found, Invalid) and [c.code for c in found] == codes
+
+
+def test_a_search_for_one_letter_is_invalid(session: Session) -> None:
+    assert isinstance(lookups.find_customers(session, "a"), Invalid)
+
 # -- tariffs ---------------------------------------------------------------------------------------
 
 RESIDENTIAL_2024 = TariffInfo("residential", date(2024, 10, 11), (

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Annotated
 
 from fastapi import APIRouter, Depends, HTTPException, Query, Request
 
@@ -29,19 +29,7 @@ async def find_customers(request: Request, who: Reader,
                          search: str = Query(min_length=2, max_length=128,
                                              description="code, phone number or name start"),
                          ) -> CustomerList:
-    def find(session: Any) -> tuple[CustomerInfo, ...] | Invalid:
-        if not isinstance(lookups.customer_code(search), Invalid):
-            one = lookups.customer_by_code(session, search)
-            return (one.value,) if isinstance(one, Found) else ()
-        if not isinstance(lookups.phone_number(search), Invalid):
-            many = lookups.customers_by_phone(session, search)
-            return many.value if isinstance(many, Found) else ()
-        named = lookups.customers_by_name(session, search)
-        if isinstance(named, Invalid):
-            return named
-        return named.value if isinstance(named, Found) else ()
-
-    found = await context(request).records.run(find)
+    found = await context(request).records.run(lambda s: lookups.find_customers(s, search))
     if isinstance(found, Invalid):
         raise HTTPException(422, str(found))
     return CustomerList(items=[customer(c) for c in found], total=len(found))

@@ -217,21 +217,7 @@ async def search(request: Request, who: DeskUser, q: str = "", call: str = "") -
     """By customer code (PE + 11 digits, or the 11 digits), phone number, or name."""
     web = context(request)
     text = q.strip()[:128]
-
-    def find(session: Any) -> Any:
-        by_code = lookups.customer_code(text)
-        if not isinstance(by_code, Invalid):
-            one = lookups.customer_by_code(session, by_code)
-            return (one.value,) if isinstance(one, Found) else ()
-        if not isinstance(lookups.phone_number(text), Invalid):
-            by_phone = lookups.customers_by_phone(session, text)
-            return by_phone.value if isinstance(by_phone, Found) else ()
-        by_name = lookups.customers_by_name(session, text)
-        if isinstance(by_name, Invalid):
-            return by_name
-        return by_name.value if isinstance(by_name, Found) else ()
-
-    result = await web.records.run(find)
+    result = await web.records.run(lambda s: lookups.find_customers(s, text))
     problem = str(result) if isinstance(result, Invalid) else ""
     return HTMLResponse(_render(request, "desk/search.html", who, problem=problem,
                                 customers=() if problem else result, call=call[:64]))
