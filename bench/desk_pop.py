@@ -122,11 +122,10 @@ async def read_stream(client: httpx.AsyncClient, counts: dict[str, int], name: s
 
 
 async def run(trials: int, operators: int) -> dict[str, Any]:
-    import uvicorn
     from playwright.async_api import async_playwright
 
     from web.app import create_app
-    from web.server import build_context
+    from web.server import build_context, serve_in_this_loop
 
     runtime = Path(tempfile.mkdtemp(prefix="bench-desk-"))
     settings = config.Settings(runtime=runtime, redis_port=_free_port(),
@@ -142,12 +141,8 @@ async def run(trials: int, operators: int) -> dict[str, Any]:
         context = build_context(settings)
         app = create_app(context)
         add_echo(app)
-        server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=settings.web_port,
-                                               log_level="warning", lifespan="on"))
+        server, serving = await serve_in_this_loop(app, settings.web_port, lifespan="on")
         servers.append(server)
-        serving = asyncio.create_task(server.serve())
-        while not server.started:
-            await asyncio.sleep(0.05)
         base = f"http://127.0.0.1:{settings.web_port}"
         from redis.asyncio import Redis
 

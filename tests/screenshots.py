@@ -36,12 +36,11 @@ def _free_port() -> int:
 
 
 async def take(folder: Path) -> list[Path]:
-    import uvicorn
     from playwright.async_api import async_playwright
     from redis.asyncio import Redis
 
     from web.app import create_app
-    from web.server import build_context
+    from web.server import build_context, serve_in_this_loop
 
     runtime = Path(tempfile.mkdtemp(prefix="screenshots-"))
     settings = config.Settings(runtime=runtime, redis_port=_free_port())
@@ -65,12 +64,8 @@ async def take(folder: Path) -> list[Path]:
                 {"node": "bill_info", "played": ["bill_latest", "amount", "due_date"]},
                 {"node": "main", "key": "0"}])
         engine.dispose()
-        server = uvicorn.Server(uvicorn.Config(create_app(build_context(settings)),
-                                               host="127.0.0.1", port=settings.web_port,
-                                               log_level="warning"))
-        serving = asyncio.create_task(server.serve())
-        while not server.started:
-            await asyncio.sleep(0.05)
+        server, serving = await serve_in_this_loop(create_app(build_context(settings)),
+                                                   settings.web_port)
         base = f"http://127.0.0.1:{settings.web_port}"
         redis = Redis(**settings.redis_connection())
         live = LiveState(redis)

@@ -9,10 +9,11 @@ operators' commands to the controller's control socket. It listens on ``web_bind
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import Callable
 from pathlib import Path
-from typing import Generic, TypeVar
+from typing import TYPE_CHECKING, Any, Generic, TypeVar
 
 from redis.asyncio import Redis
 from ruamel.yaml import YAML
@@ -31,6 +32,10 @@ from .controller import ControllerClient
 from .events import EventBus
 from .records import Records
 from .sessions import SessionStore
+
+if TYPE_CHECKING:
+    import uvicorn
+    from fastapi import FastAPI
 
 log = logging.getLogger("web")
 T = TypeVar("T")
@@ -99,3 +104,19 @@ def run(settings: Settings) -> int:
     server = uvicorn.Server(config)
     server.run()
     return 0 if server.started else 1
+
+
+async def serve_in_this_loop(app: FastAPI, port: int, **options: Any
+                             ) -> tuple[uvicorn.Server, asyncio.Task[None]]:
+    """``app`` on uvicorn on 127.0.0.1:``port`` in the running event loop, for a program that
+    drives it from the same process (the desk benchmark, the screenshots); ``options`` go to
+    ``uvicorn.Config``. Returns once it listens: the server and the task serving it (to stop
+    it: ``server.should_exit = True``, then await the task)."""
+    import uvicorn
+
+    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port,
+                                           log_level="warning", **options))
+    serving = asyncio.create_task(server.serve())
+    while not server.started:
+        await asyncio.sleep(0.05)
+    return server, serving
