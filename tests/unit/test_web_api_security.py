@@ -9,19 +9,16 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlsplit
 
 import httpx
 import pytest
-from redis.asyncio import Redis
 
-from hotline.config import Settings
-from records.database import make_engine, make_sessions, migrate
+from records.database import make_engine, make_sessions
 from records.demo import DEMO, load_demo
 from web import accounts
 from web.accounts import Account, Role
-from web.app import create_app
-from web.server import build_context
+
+from .web_site import asgi_client, web_settings
 
 OP, SUP, ADM, DIS, API = "operator", "supervisor", "admin", "district", "api"
 #: (method, path) -> the roles let through; everyone else is refused
@@ -62,10 +59,7 @@ ACCOUNTS = {OP: Account("op07", Role.OPERATOR, agent_id="op07"),
 @pytest.fixture
 async def api(tmp_path: Path, redis_server: str
               ) -> AsyncIterator[tuple[httpx.AsyncClient, dict[str, str]]]:
-    server = urlsplit(redis_server)
-    assert server.port is not None and server.password is not None
-    settings = Settings(runtime=tmp_path, redis_port=server.port, redis_password=server.password)
-    migrate(settings.database_url)
+    settings = await web_settings(tmp_path, redis_server)
     engine = make_engine(settings.database_url)
     tokens = {}
     with make_sessions(engine)() as session:
@@ -77,15 +71,8 @@ async def api(tmp_path: Path, redis_server: str
             accounts.create(session, account)
             tokens[role] = accounts.issue_token(session, account.username, "tests")
     engine.dispose()
-    redis = Redis(**settings.redis_connection())
-    await redis.flushdb()
-    await redis.aclose()
-    context = build_context(settings)
-    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=create_app(context)),
-                                 base_url="http://desk.test") as client:
+    async with asgi_client(settings) as client:
         yield client, tokens
-    context.records.close()
-    await context.redis.aclose()
 
 
 async def call(client: httpx.AsyncClient, method: str, path: str, token: str | None,

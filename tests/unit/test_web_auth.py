@@ -8,39 +8,27 @@ from __future__ import annotations
 import re
 from collections.abc import AsyncIterator
 from pathlib import Path
-from urllib.parse import urlsplit
 
 import httpx
 import pytest
-from redis.asyncio import Redis
 from sqlalchemy import select
 
 from hotline.config import Settings
-from records.database import make_engine, make_sessions, migrate
+from records.database import make_engine, make_sessions
 from records.models import WebAccount
 from web import accounts
 from web.accounts import Account, Role
-from web.app import SECURITY_HEADERS, create_app
-from web.server import build_context
+from web.app import SECURITY_HEADERS
+
+from .web_site import asgi_client, web_settings
 
 
 @pytest.fixture
 async def site(tmp_path: Path, redis_server: str) -> AsyncIterator[tuple[httpx.AsyncClient,
                                                                          Settings]]:
-    server = urlsplit(redis_server)
-    assert server.port is not None and server.password is not None
-    settings = Settings(runtime=tmp_path, redis_port=server.port, redis_password=server.password)
-    migrate(settings.database_url)
-    redis = Redis(**settings.redis_connection())
-    await redis.flushdb()
-    await redis.aclose()
-    context = build_context(settings)
-    app = create_app(context)
-    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app),
-                                 base_url="http://desk.test") as client:
+    settings = await web_settings(tmp_path, redis_server)
+    async with asgi_client(settings) as client:
         yield client, settings
-    context.records.close()
-    await context.redis.aclose()
 
 
 async def log_in(client: httpx.AsyncClient, username: str, password: str,

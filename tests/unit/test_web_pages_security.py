@@ -8,18 +8,14 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from pathlib import Path
-from urllib.parse import urlsplit
 
 import httpx
 import pytest
 from fastapi.routing import APIRoute
-from redis.asyncio import Redis
 
-from hotline.config import Settings
-from records.database import migrate
 from web.accounts import Account, Role
-from web.app import create_app
-from web.server import build_context
+
+from .web_site import asgi_client, web_settings
 
 OP = "operator"
 PUBLIC = {("GET", "/login"), ("POST", "/login"), ("POST", "/logout"), ("GET", "/"),
@@ -48,19 +44,8 @@ ROLES = {OP: Account("op07", Role.OPERATOR, agent_id="op07"),
 
 @pytest.fixture
 async def site(tmp_path: Path, redis_server: str) -> AsyncIterator[httpx.AsyncClient]:
-    server = urlsplit(redis_server)
-    assert server.port is not None and server.password is not None
-    settings = Settings(runtime=tmp_path, redis_port=server.port, redis_password=server.password)
-    migrate(settings.database_url)
-    redis = Redis(**settings.redis_connection())
-    await redis.flushdb()
-    await redis.aclose()
-    context = build_context(settings)
-    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=create_app(context)),
-                                 base_url="http://desk.test") as client:
+    async with asgi_client(await web_settings(tmp_path, redis_server)) as client:
         yield client
-    context.records.close()
-    await context.redis.aclose()
 
 
 async def test_every_page_refuses_every_role_the_table_refuses(
