@@ -110,13 +110,18 @@ class RequestFilter:
     offset: int = 0
 
 
-def _request_select() -> Select:  # type: ignore[type-arg]
-    return (select(Request.number, Request.type, Request.status, Request.created_at,
-                   Request.deadline_at, Request.escalation_level, Request.priority,
-                   Request.description, Request.caller_number, Customer.code, Customer.name,
-                   Customer.address, DistrictCompany.code, DistrictCompany.name)
-            .outerjoin(Customer, Customer.id == Request.customer_id)
+def _request_rows(query: Select) -> Select:  # type: ignore[type-arg]
+    """``query`` with the request's customer and district company (the filters read them)."""
+    return (query.outerjoin(Customer, Customer.id == Request.customer_id)
             .outerjoin(DistrictCompany, DistrictCompany.id == Request.district_company_id))
+
+
+def _request_select() -> Select:  # type: ignore[type-arg]
+    return _request_rows(select(Request.number, Request.type, Request.status, Request.created_at,
+                                Request.deadline_at, Request.escalation_level, Request.priority,
+                                Request.description, Request.caller_number, Customer.code,
+                                Customer.name, Customer.address, DistrictCompany.code,
+                                DistrictCompany.name))
 
 
 def _request_row(row: Any, now: datetime) -> RequestRow:
@@ -142,10 +147,7 @@ def requests(session: Session, where: RequestFilter, now: datetime | None = None
                            .order_by(Request.deadline_at, Request.id).limit(where.limit)
                            .offset(where.offset)).all()
     filtered = session.scalar(
-        select(func.count(Request.id)).select_from(Request)
-        .outerjoin(Customer, Customer.id == Request.customer_id)
-        .outerjoin(DistrictCompany, DistrictCompany.id == Request.district_company_id)
-        .where(*conditions)) or 0
+        _request_rows(select(func.count(Request.id)).select_from(Request)).where(*conditions)) or 0
     return [_request_row(row, now) for row in rows], int(filtered)
 
 

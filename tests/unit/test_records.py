@@ -12,7 +12,7 @@ from alembic.migration import MigrationContext
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from records import lookups, requests
+from records import history, lookups, requests
 from records.calls import (
     CallerCard,
     caller_card,
@@ -239,6 +239,17 @@ def test_a_call_is_linked_to_the_request_it_asked_about_once(session: Session) -
                             .where(Call.call_id.like("18004.%"))).scalars().all()
     assert links == ["asked"]
 
+
+def test_the_request_list_counts_what_its_filters_match_beyond_the_page(session: Session) -> None:
+    for customer_id in (1, 1, 2):
+        requests.create(session, DEFAULT_RULES, request_type="outage_report", actor="ivr",
+                        customer_id=customer_id, now=NOW)
+    page, filtered = history.requests(session, history.RequestFilter(district_code="PCSG",
+                                                                      limit=1), now=NOW)
+    assert [row.district_code for row in page] == ["PCSG"] and filtered == 2
+    page, filtered = history.requests(
+        session, history.RequestFilter(customer_code="PE02000000002"), now=NOW)
+    assert [row.customer_name for row in page] == ["Trần Thị Bình"] and filtered == 1
 
 def test_advice_is_not_forwarded(session: Session) -> None:
     created = requests.create(session, DEFAULT_RULES, request_type="advice", actor="op07",
