@@ -229,7 +229,9 @@ def find_customers(session: Session, text: str) -> tuple[CustomerInfo, ...] | In
     ``text`` is none of the three (a name wants two letters at least)."""
     if not isinstance(customer_code(text), Invalid):
         one = customer_by_code(session, text)
-        return (one.value,) if isinstance(one, Found) else ()
+        if isinstance(one, Found):
+            return (one.value,)
+        # eleven digits are a code and a landline alike (028 3822 1234): the phone next
     if not isinstance(phone_number(text), Invalid):
         many = customers_by_phone(session, text)
         return many.value if isinstance(many, Found) else ()

@@ -396,7 +396,9 @@ def test_customers_by_the_start_of_their_name(session: Session) -> None:
 @pytest.mark.parametrize(("typed", "codes"), [
     ("01000000001", ["PE01000000001"]), ("pe 0100 0000 001", ["PE01000000001"]),
     ("99999999999", []), ("+84 90 912 3456", ["PE01000000001"]),
-    ("0911111111", []), ("trần", ["PE02000000002"]), ("Nguyễn Thị", [])])
+    ("0911111111", []), ("trần", ["PE02000000002"]), ("Nguyễn Thị", []),
+    # a landline has a code's eleven digits: not a customer's code, so a phone number
+    ("028 3822 1234", ["PE02000000002", "PE02000000003"])])
 def test_a_search_box_finds_by_code_then_phone_then_name(session: Session, typed: str,
                                                           codes: list[str]) -> None:
     found = lookups.find_customers(session, typed)
