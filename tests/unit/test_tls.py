@@ -84,6 +84,9 @@ def test_up_with_a_wrong_pair_starts_nothing(tmp_path: Path,
     cert, _ = _pair(tmp_path, "sip")
     _, other = _pair(tmp_path, "other")
     runtime = tmp_path / "runtime"
+    # ports of its own: a hotline running on this machine must not answer for the pair
+    config.load_or_create(runtime, **{f"{name}_port": config.free_port() for name in (
+        "sip", "tls", "ami", "agi", "redis", "web")})
     code = cli.main(["--runtime", str(runtime), "up", "--tls-cert", str(cert), "--tls-key",
                      str(other)])
     err = capsys.readouterr().err
@@ -117,9 +120,16 @@ def test_pjsip_conf_has_the_tls_transport_and_srtp_for_operators(tmp_path: Path)
 
 def test_the_tls_port_is_the_sip_port_plus_one_unless_another_service_has_it(
         tmp_path: Path) -> None:
+    # the other services' ports given, not picked: a hotline running on this machine holds
+    # their defaults, and the spare ports picked instead would follow the SIP port
+    others = {f"{name}_port": config.free_port() for name in ("agi", "redis", "web")}
+    ami = config.free_port()
     sip = config.free_port()
-    assert config.load_or_create(tmp_path / "a", sip_port=sip).tls_port == sip + 1
-    taken = config.load_or_create(tmp_path / "b", sip_port=sip, ami_port=sip + 1)
+    while config.free_port(sip + 1) != sip + 1:  # another program holds the port after it
+        sip = config.free_port()
+    assert config.load_or_create(tmp_path / "a", sip_port=sip, ami_port=ami,
+                                 **others).tls_port == sip + 1
+    taken = config.load_or_create(tmp_path / "b", sip_port=sip, ami_port=sip + 1, **others)
     assert taken.tls_port not in (sip + 1, sip)
     # a runtime folder from before SIP over TLS gets a port on its next start
     data = json.loads((tmp_path / "b" / config.SETTINGS_FILE).read_text())
