@@ -102,7 +102,8 @@ def runtime(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Path]:
     config.load_or_create(tmp_path, sip_port=config.free_port(0, kind=socket.SOCK_DGRAM,
                                                               both=True),
                           ami_port=config.free_port(), agi_port=config.free_port(),
-                          redis_port=config.free_port(), asterisk_root=root)
+                          redis_port=config.free_port(), web_port=config.free_port(),
+                          tls_port=config.free_port(), asterisk_root=root)
     try:
         yield tmp_path
     finally:
