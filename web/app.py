@@ -100,21 +100,14 @@ def error_handlers(app: FastAPI, context: WebContext) -> None:
             response.headers["WWW-Authenticate"] = "Bearer"
         return response
 
-    @app.exception_handler(Forbidden)
-    async def forbidden(request: Request, exc: Forbidden) -> Response:
-        return answer(request, 403, exc.code, str(exc))
+    def plain(status: int) -> Any:
+        async def handler(request: Request, exc: Exception) -> Response:
+            return answer(request, status, exc.code, str(exc))  # type: ignore[attr-defined]
+        return handler
 
-    @app.exception_handler(CsrfRejected)
-    async def csrf(request: Request, exc: CsrfRejected) -> Response:
-        return answer(request, 403, exc.code, str(exc))
-
-    @app.exception_handler(RecordsUnavailable)
-    async def records_down(request: Request, exc: RecordsUnavailable) -> Response:
-        return answer(request, 503, exc.code, str(exc))
-
-    @app.exception_handler(ControllerUnavailable)
-    async def controller_down(request: Request, exc: ControllerUnavailable) -> Response:
-        return answer(request, 503, exc.code, str(exc))
+    for refused, status in ((Forbidden, 403), (CsrfRejected, 403), (RecordsUnavailable, 503),
+                            (ControllerUnavailable, 503)):
+        app.add_exception_handler(refused, plain(status))
 
     @app.exception_handler(HTTPException)
     async def http_error(request: Request, exc: HTTPException) -> Response:

@@ -132,7 +132,7 @@ async def test_a_ringing_call_pops_the_customer_and_the_operator_files_a_request
             arg=DEMO.customer_code, timeout=40_000)
         pops = [e["at"] / 1000 for e in await desk.evaluate("window.__sse")
                 if e["type"] == "pop"]
-        for _ in range(50):  # SIPp writes its trace as the INVITE comes
+        for _ in range(300):  # SIPp writes its trace as the INVITE comes (30 s at most)
             if phone.invite_times():
                 break
             await asyncio.sleep(0.1)
