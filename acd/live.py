@@ -185,15 +185,35 @@ class LiveState:
                     current = _decode(agent_id, {_s(k): _s(v) for k, v in raw.items()})
                     updated = transition(current, event, now, max_missed=max_missed,
                                          wrap_up_s=wrap_up_s)
-                    pipe.multi()
+                    pipe.multi()  # type: ignore[no-untyped-call]
                     pipe.delete(key)
-                    pipe.hset(key, mapping=_encode(updated))
+                    encoded: dict[Any, Any] = _encode(updated)
+                    pipe.hset(key, mapping=encoded)
                     pipe.sadd(f"{self.prefix}agents", agent_id)
                     pipe.publish(self.events_channel, agent_event(updated))
                     await pipe.execute()
                     return updated
                 except WatchError:
                     continue
+
+    # -- operators' phones: Asterisk's device state ------------------------------------------
+
+    async def phone_in_use(self, agent_id: str, in_use: bool) -> None:
+        """Asterisk says this operator's phone is (not) in use (a call, ringing, on hold)."""
+        key = f"{self.prefix}phones:in_use"
+        await (self.redis.sadd(key, agent_id) if in_use else self.redis.srem(key, agent_id))
+
+    async def phones_in_use(self) -> set[str]:
+        return {_s(x) for x in await self.redis.smembers(f"{self.prefix}phones:in_use")}
+
+    async def replace_phones_in_use(self, agent_ids: set[str]) -> None:
+        """All of them at once (from Asterisk's device list, after a reconnect)."""
+        key = f"{self.prefix}phones:in_use"
+        async with self.redis.pipeline(transaction=True) as pipe:
+            pipe.delete(key)
+            if agent_ids:
+                pipe.sadd(key, *sorted(agent_ids))
+            await pipe.execute()
 
     # -- calls ------------------------------------------------------------------------------
 
@@ -326,7 +346,8 @@ class LiveState:
         return [i for i in ids if (await self.call(i)).get("state") == "offered"]
 
     async def set_call_state(self, call_id: str, state: str, **fields: str) -> None:
-        await self.redis.hset(self._call_key(call_id), mapping={"state": state, **fields})
+        mapping: dict[Any, Any] = {"state": state, **fields}
+        await self.redis.hset(self._call_key(call_id), mapping=mapping)
         if state in ("connected", "gone", "overflow", "done"):
             await self.redis.zrem(f"{self.prefix}waiting", call_id)
 
@@ -341,13 +362,18 @@ class LiveState:
         return True
 
     async def free_agents(self, profiles: dict[str, Any]) -> tuple[list[FreeAgent], frozenset[str]]:
-        """Free operators as the decision needs them, and the ids of busy logged-in ones."""
+        """Free operators as the decision needs them, and the ids of busy logged-in ones. An
+        operator whose phone is in use by a call the ACD did not make (Asterisk's own queue,
+        a call they placed) is busy, whatever the ACD's state says."""
         free, busy = [], set()
+        in_use = await self.phones_in_use()
         for status in await self.agents():
             profile = profiles.get(status.agent_id)
             if profile is None or status.state is AgentState.LOGGED_OUT:
                 continue
-            if status.state is AgentState.AVAILABLE:
+            if status.state is AgentState.AVAILABLE and status.agent_id in in_use:
+                busy.add(status.agent_id)
+            elif status.state is AgentState.AVAILABLE:
                 free.append(FreeAgent(status.agent_id, dict(profile.skills),
                                       tuple(profile.languages), status.idle_since))
             elif status.state is not AgentState.PAUSED:

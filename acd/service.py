@@ -115,7 +115,9 @@ class AcdService:
 
     def on_event(self, message: Message) -> None:
         """AMI event callback (synchronous): queue it for the worker."""
-        if message.name in ("UserEvent", "OriginateResponse", "Hangup"):
+        if message.name in ("UserEvent", "OriginateResponse", "Hangup") or (
+                message.name == "DeviceStateChange"
+                and message.get("Device", "").startswith("PJSIP/")):
             self._events.put_nowait(message)
 
     async def _work(self) -> None:
@@ -162,6 +164,8 @@ class AcdService:
             await self.ringing.originate_result(message)
         elif name == "Hangup":
             await self.hangups.hangup(message)
+        elif name == "DeviceStateChange":
+            await self.ringing.phone_state(message)
 
     # -- what the controller (and the tests) call ----------------------------------------------
 
@@ -188,7 +192,7 @@ class AcdService:
 
     async def rebuild(self) -> None:
         """Make Redis agree with Asterisk after a restart or an AMI reconnect."""
-        await rebuild(self.ctx, self.ringing, self.hangups)
+        await rebuild(self.ctx, self.ringing, self.hangups, self.joins)
 
     def estimated_wait_s(self, position: int, skill_agents: int, handle_s: float) -> float:
         return estimated_wait_s(position, skill_agents, handle_s)

@@ -30,7 +30,9 @@ class Joins:
         self.ctx = ctx
         self.lookups = lookups
 
-    async def join(self, message: Message) -> None:
+    async def join(self, message: Message, joined_at: float | None = None) -> None:
+        """``UserEvent(AcdJoin)`` (or the same headers read from a waiting channel whose event
+        was lost: ``joined_at`` is then when it joined)."""
         ctx = self.ctx
         call_id = message.get("Uniqueid", "")
         channel = message.get("Channel", "")
@@ -46,7 +48,8 @@ class Joins:
             priority = 0
         caller = re.sub(r"[^0-9+]", "", message.get("AcdCaller", ""))[:20]  # as the dialplan
         now = ctx.clock()
-        call = WaitingCall(call_id, skills, language, priority, now)
+        call = WaitingCall(call_id, skills, language, priority,
+                           now if joined_at is None else min(joined_at, now))
         # the records (sticky operator, screen pop) are looked up beside this worker: the call
         # waits for them POP_WAIT_S at most
         look_up = self.lookups.can_take()

@@ -2,29 +2,40 @@
 whose channel is gone are gone, and operators held by them are freed; so are calls the dialplan
 handed to Asterisk's own queue while no controller renewed the ACD's lease (acd/lease.py):
 alive, but no longer the ACD's to connect. Waiting callers still in the dialplan keep their
-place.
+place, and a caller on hold whose ``AcdJoin`` no controller saw (sent while the AMI connection
+was down) is taken in from its channel's variables, with the time it joined.
 """
 
 from __future__ import annotations
 
+import asyncio
 import logging
 
+from acd.ami.errors import AmiError
 from acd.ami.protocol import Message
 
 from .service_context import AcdContext
 from .service_hangups import Hangups
-from .service_ringing import Ringing
+from .service_joins import Joins
+from .service_ringing import IN_USE, Ringing
 from .states import AgentState, Event
 
 log = logging.getLogger("acd")
 
 FALLBACK_CONTEXT = "hotline-queue-fallback"  # extensions.conf: Asterisk's app_queue
 RING_CONTEXT = "acd-ring"  # extensions.conf: the caller's channel dials an operator
+WAIT_CONTEXT = "acd-wait"  # extensions.conf: callers on hold for the ACD
+JOIN_VARIABLES = ("ACD_LEAVE", "ACD_JOINED", "HOTLINE_SKILLS", "HOTLINE_LANGUAGE",
+                  "HOTLINE_PRIORITY", "HOTLINE_CALLER")
 
 
-async def rebuild(ctx: AcdContext, ringing: Ringing, hangups: Hangups) -> None:
+async def rebuild(ctx: AcdContext, ringing: Ringing, hangups: Hangups, joins: Joins) -> None:
     answer = await ctx.ami.action("CoreShowChannels", timeout=10)
     channels = {m.get("Uniqueid", ""): m for m in answer.events}
+    for call_id, channel in channels.items():
+        if channel.get("Context") == WAIT_CONTEXT and channel.get("Application") == "WaitExten" \
+                and not await ctx.live.call(call_id):
+            await _adopt(ctx, joins, channel)
     alive = set(channels)
     in_fallback = {u for u, m in channels.items() if m.get("Context") == FALLBACK_CONTEXT}
     now = ctx.clock()
@@ -48,6 +59,7 @@ async def rebuild(ctx: AcdContext, ringing: Ringing, hangups: Hangups) -> None:
             await ctx.live.set_call_state(call_id, "gone")
             log.info("ACD: call %s went to the fallback queue while no controller routed",
                      call_id)
+    await _phones_in_use(ctx)
     for status in await ctx.live.agents():
         ours = status.call_id in alive and status.call_id not in in_fallback
         if status.call_id and not ours and not any(
@@ -77,3 +89,31 @@ async def _settle_ring(ctx: AcdContext, ringing: Ringing, call_id: str, data: di
         return  # the operator's phone still rings
     if agent_id:
         await ringing.not_taken(agent_id, call_id)
+
+
+async def _phones_in_use(ctx: AcdContext) -> None:
+    """Device state changes were not seen while no controller watched: Asterisk's whole list."""
+    answer = await ctx.ami.action("DeviceStateList", timeout=10)
+    agents = ctx.agents()
+    in_use = {m.get("Device", "").removeprefix("PJSIP/") for m in answer.events
+              if m.get("Device", "").startswith("PJSIP/") and m.get("State", "") in IN_USE}
+    await ctx.live.replace_phones_in_use({a for a in in_use if a in agents})
+
+
+async def _adopt(ctx: AcdContext, joins: Joins, channel: Message) -> None:
+    """A caller on hold for the ACD that Redis does not know: its AcdJoin was lost."""
+    name = channel.get("Channel", "")
+    try:
+        found = await asyncio.gather(*(ctx.ami.action("Getvar", [
+            ("Channel", name), ("Variable", variable)]) for variable in JOIN_VARIABLES))
+    except AmiError:
+        return  # gone meanwhile
+    values = dict(zip(JOIN_VARIABLES, (a.response.get("Value", "") for a in found)))
+    if values["ACD_LEAVE"] or not values["ACD_JOINED"].isdigit():
+        return  # leaving, or not as far as its join yet (its event is still to come)
+    log.info("ACD: call %s waits with no controller told: taken in now", channel.get("Uniqueid"))
+    await joins.join(Message((
+        ("Event", "UserEvent"), ("UserEvent", "AcdJoin"), ("Channel", name),
+        ("Uniqueid", channel.get("Uniqueid", "")), ("AcdSkills", values["HOTLINE_SKILLS"]),
+        ("AcdLanguage", values["HOTLINE_LANGUAGE"]), ("AcdPriority", values["HOTLINE_PRIORITY"]),
+        ("AcdCaller", values["HOTLINE_CALLER"]))), joined_at=float(values["ACD_JOINED"]))

@@ -20,6 +20,9 @@ from .states import AgentState, AgentStateError, Event
 log = logging.getLogger("acd")
 
 OFFER_GRACE_S = 30.0  # after the ring timeout, an Originate's response is not coming
+# Asterisk's device states of a phone that must not be offered a call: in a call, ringing,
+# holding one (DeviceStateChange; NOT_INUSE, UNAVAILABLE, UNKNOWN and INVALID are not in use)
+IN_USE = frozenset({"INUSE", "BUSY", "RINGING", "RINGINUSE", "ONHOLD"})
 
 
 class PendingOffers:
@@ -136,8 +139,47 @@ class Ringing:
         self._offers.pop(f"ring-{call_id}")
         if not call_id or not agent_id:
             return
-        log.info("ACD: %s did not answer call %s (%s)", agent_id, call_id,
-                 message.get("AcdStatus", "?"))
+        status = message.get("AcdStatus", "?")
+        if status == "INUSE":  # on another call by the time it would have rung: not a miss
+            log.info("ACD: %s was on another call when rung for call %s", agent_id, call_id)
+            await self._phone_now(agent_id)
+            await self.not_taken(agent_id, call_id, missed=False)
+            return
+        log.info("ACD: %s did not answer call %s (%s)", agent_id, call_id, status)
+        await self.not_taken(agent_id, call_id)
+
+    async def _phone_now(self, agent_id: str) -> None:
+        """The phone's state as Asterisk has it now (its change events may have been missed):
+        a change after this one comes as an event, so the two cannot disagree for long."""
+        try:
+            answer = await self.ctx.ami.action("Getvar", [
+                ("Variable", f"DEVICE_STATE(PJSIP/{agent_id})")])
+            in_use = answer.response.get("Value", "") in IN_USE
+        except AmiError:
+            in_use = True  # the next reconnect's rebuild reads the whole list again
+        await self.ctx.live.phone_in_use(agent_id, in_use)
+
+    async def phone_state(self, message: Message) -> None:
+        """``DeviceStateChange`` of an operator's phone: one in use is offered nothing (a call
+        of Asterisk's own queue, one they placed); one free again may be."""
+        device = message.get("Device", "")
+        agent_id = device.removeprefix("PJSIP/")
+        if agent_id == device or agent_id not in self.ctx.agents():
+            return
+        in_use = message.get("State", "") in IN_USE
+        await self.ctx.live.phone_in_use(agent_id, in_use)
+        if not in_use:
+            self.ctx.route_soon()
+
+    async def originate_result(self, message: Message) -> None:
+        """``OriginateResponse`` of a callback's operator leg: a failure (not answered,
+        busy, unreachable) is a missed offer. Responses to Originates of others are ignored."""
+        pending = self._offers.pop(message.action_id or "")
+        if pending is None or message.get("Response") == "Success":
+            return
+        agent_id, call_id = pending
+        log.info("ACD: %s did not answer the callback of call %s (reason %s)", agent_id,
+                 call_id, message.get("Reason", "?"))
         await self.not_taken(agent_id, call_id)
 
     def add_offer(self, action_id: str, agent_id: str, call_id: str) -> None:
@@ -161,15 +203,17 @@ class Ringing:
                 await self.not_taken(agent_id, call_id)
         return lost_ring
 
-    async def not_taken(self, agent_id: str, call_id: str) -> None:
+    async def not_taken(self, agent_id: str, call_id: str, *, missed: bool = True) -> None:
         """The operator's phone rang out, refused (busy) or could not be rung: a missed offer
-        for them (auto-pause after N in a row), and the caller, who heard nothing of it, goes
-        on waiting in their place, offered to someone else first."""
+        for them (auto-pause after N in a row; not when ``missed`` is False: their phone was
+        taken by another call first), and the caller, who heard nothing of it, goes on waiting
+        in their place, offered to someone else first."""
         ctx = self.ctx
         status = await ctx.live.agent(agent_id)
         if status.state is AgentState.RESERVED and status.call_id == call_id:
             try:
-                await ctx.live.apply(agent_id, Event("no_answer", call_id=call_id),
+                await ctx.live.apply(agent_id, Event("no_answer" if missed else "caller_gone",
+                                                     call_id=call_id),
                                      ctx.clock(), max_missed=ctx.settings.max_missed)
             except AgentStateError:
                 pass  # another controller got there first

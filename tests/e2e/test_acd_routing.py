@@ -5,6 +5,7 @@ waiting callers surviving a controller killed with -9. SIPp operators, real Aste
 
 from __future__ import annotations
 
+import asyncio
 import re
 import threading
 import time
@@ -14,12 +15,14 @@ from typing import Any
 import pytest
 from redis import Redis
 
+from acd.ami.client import AmiClient
 from hotline import processes
 from hotline.sipcall import CallPlan, place, wait_for_records
 from records.demo import DEMO
 
 from .conftest import Hotline
 from .test_acd import agent, operators
+from .timeline import AmiTimeline
 
 pytestmark = pytest.mark.e2e
 # the wrap-up outlasts a controller restart on a loaded machine (about 6 s with both cores busy)
@@ -142,3 +145,50 @@ def test_callers_keep_waiting_through_a_controller_killed_with_9(hotline: Hotlin
     (record,) = wait_for_records(hotline.settings, [call.call_id(1)], 40)
     assert record is not None and record["operator"] == "op08"
     assert hotline.count_records(call.call_id(1)) == 1
+
+
+def originate(hotline: Hotline, channel: str, channel_id: str, seconds: int) -> None:
+    """A call the ACD did not make: Asterisk rings ``channel``, which waits ``seconds`` once
+    answered (the controller's AMI user, as a site's own tool would)."""
+    settings = hotline.settings
+
+    async def send() -> None:
+        ami = AmiClient("127.0.0.1", settings.ami_port, settings.ami_username,
+                        settings.ami_secret, events="off")
+        await ami.start()
+        try:
+            await ami.wait_connected(15)
+            await ami.action("Originate", [("Channel", channel), ("Application", "Wait"),
+                                           ("Data", str(seconds)), ("Async", "true"),
+                                           ("ChannelId", channel_id)])
+        finally:
+            await ami.close()
+
+    asyncio.run(send())
+
+
+def test_an_operator_on_a_call_the_acd_did_not_make_is_rung_only_once_it_ends(
+        hotline: Hotline) -> None:
+    """op12's phone is on another call (Asterisk's own queue, a call the operator placed): a
+    caller waits until it ends and is then offered to op12, whose phone never rings twice at
+    once and who misses no offer."""
+    # the phone never hangs up first: Asterisk ends the other call after 20 s, the caller
+    # (who asks for an operator about 8 s into it) 25 s after pressing 0
+    with operators(hotline, talk_s=60.0, op12="now"), AmiTimeline(hotline.settings) as timeline:
+        other = f"other-{time.monotonic_ns()}"
+        originate(hotline, "PJSIP/op12", other, 20)
+        hotline.wait_until(lambda: any(name == "Newstate" and h.get("ChannelStateDesc") == "Up"
+                                       for _, name, h in timeline.of(other)), 20,
+                           "op12 on the other call")
+        (record,) = hotline.call(wait_s=90, hangup_after_s=25.0, **OPERATOR)
+        joined = timeline.user_events("AcdJoin", str(record["call_id"])) if record else []
+        other_ended = min((t for t, name, _ in timeline.of(other) if name == "Hangup"),
+                          default=0.0)
+        assert joined and joined[0][0] < other_ended, "the caller came after the other call"
+        assert record is not None and record["operator"] == "op12", record
+        rung = [t for t, name, h in timeline.of(str(record["call_id"]))
+                if name == "DialBegin" and h.get("DestChannel", "").startswith("PJSIP/op12-")]
+        print(f"\nop12 rung {len(rung)} time(s) for the caller, first "
+              f"{rung[0] - other_ended:+.1f} s after its other call ended")
+        assert len(rung) == 1 and rung[0] > other_ended, "op12 rung while on the other call"
+        assert agent(hotline, "op12").get("missed_offers", 0) == 0

@@ -154,3 +154,26 @@ async def test_a_connected_callers_hang_up_ends_the_operators_call(redis: Redis)
     assert (await live.stats())["agents"]["op01"]["talk_s"] == 60.0
     await hangups.hangup(event(Event="Hangup", Uniqueid="c1"))  # seen twice: counted once
     assert (await live.stats())["agents"]["op01"]["handled"] == 1.0
+
+
+async def test_a_callback_leg_not_answered_is_a_missed_offer_and_others_responses_are_ignored(
+        redis: Redis) -> None:
+    now, routed = [1000.0], []
+    ringing = controller(redis, now, routed).ringing
+    live = ringing.ctx.live
+    await live.apply("op01", Event("login"), 900.0)
+    await live.add_call(WaitingCall("c1", ("billing",), "vi", 0, 950.0), channel="PJSIP/t-1")
+    assert await live.reserve("op01", "c1", 999.0)
+    ringing.add_offer("42", "op01", "c1")
+
+    def response(action_id: str, result: str) -> Message:
+        return Message((("Event", "OriginateResponse"), ("ActionID", action_id),
+                        ("Response", result), ("Reason", "3")))
+
+    await ringing.originate_result(response("17", "Failure"))  # someone else's Originate
+    assert (await live.agent("op01")).state is AgentState.RESERVED
+    await ringing.originate_result(response("42", "Failure"))
+    status = await live.agent("op01")
+    assert (status.state, status.missed_offers) == (AgentState.AVAILABLE, 1)
+    assert [c.call_id for c in await live.waiting()] == ["c1"]
+    assert routed == [1]
