@@ -87,8 +87,8 @@ async def _settle_ring(ctx: AcdContext, ringing: Ringing, call_id: str, data: di
         return
     if channel.get("Context") == RING_CONTEXT:
         return  # the operator's phone still rings
-    if agent_id:
-        await ringing.not_taken(agent_id, call_id)
+    if agent_id:  # rang out unseen, or never rung (a Redirect lost in the cut): no miss
+        await ringing.not_taken(agent_id, call_id, missed=False)
 
 
 async def _phones_in_use(ctx: AcdContext) -> None:

@@ -9,7 +9,8 @@ import asyncio
 import itertools
 import logging
 
-from acd.ami.errors import AmiError
+from acd.ami.client import ClientState
+from acd.ami.errors import AmiDisconnected, AmiError, AmiNotSent
 from acd.ami.protocol import Message
 
 from .decision import decide
@@ -66,6 +67,8 @@ class Ringing:
     async def route(self) -> None:
         """One routing pass: decide, reserve (atomic in Redis), ring the operators chosen."""
         ctx = self.ctx
+        if ctx.ami.state is not ClientState.CONNECTED:
+            return  # nobody could be rung: the rebuild after the reconnect routes
         now = ctx.clock()
         calls = await ctx.live.waiting(ready_at=now)
         if not calls:
@@ -90,9 +93,16 @@ class Ringing:
             else:
                 await self._ring_from_caller(agent_id, call_id, call, offer_id)
             log.info("ACD: ringing %s for call %s", agent_id, call_id)
-        except AmiError as exc:
+        except AmiNotSent as exc:  # certainly not run: the reconnect's rebuild routes again
+            log.warning("ACD: could not ring %s (%s); the call waits on", agent_id, exc)
+            await self.not_taken(agent_id, call_id, missed=False)
+        except AmiDisconnected as exc:  # it may have run: the reconnect's rebuild settles it
+            log.warning("ACD: ringing %s for call %s: %s", agent_id, call_id, exc)
+            if not callback:
+                self._offers.add(f"ring-{call_id}", agent_id, call_id, ctx.clock())
+        except AmiError as exc:  # refused (the caller's channel gone meanwhile): no miss
             log.error("ACD: could not ring %s (%s); the call waits on", agent_id, exc)
-            await self.not_taken(agent_id, call_id)
+            await self.not_taken(agent_id, call_id, missed=False)
 
     async def _ring_from_caller(self, agent_id: str, call_id: str, call: dict[str, str],
                                 offer_id: str) -> None:

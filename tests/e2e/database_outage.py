@@ -32,6 +32,11 @@ AFTER_LOOKUP = {"main_menu", "records_unavailable", "request_created", "request_
                 "request_not_found", "customer_not_found"}
 LOOKUP_DEADLINE_S = 1.0
 WRITE_SILENCE_LIMIT_S = 1.0
+# from the answer to the first prompt: Asterisk's own wait for media (up to 0.5 s) and the
+# dialplan's steps before the AGI, where no record write can reach (the IVR's part of it is
+# the "agi" silence, held to the write limit); on a loaded machine it alone took 3.8 s once,
+# for a caller outside the outage. Held to the hotline's promise of no dead air instead.
+ANSWER_SILENCE_LIMIT_S = 10.0
 
 
 def record_writes(hotline: Hotline) -> dict[str, int]:
@@ -152,7 +157,9 @@ async def run_outage(hotline: Hotline, *, name: str, keys: str, outage_s: float,
           f"{figures([s for s in handoff if s.call_id in during])}; after a lookup "
           f"{figures([s for s in lookups if s.call_id in during])}")
     assert len(answer) == len(agi) == len(records) and len(handoff) >= len(records)
-    for silence in answer + agi + replies + handoff:
+    for silence in agi + replies + handoff:
         assert silence.seconds < WRITE_SILENCE_LIMIT_S, silence
+    for silence in answer:
+        assert silence.seconds < ANSWER_SILENCE_LIMIT_S, silence
     for silence in lookups:
         assert silence.seconds < LOOKUP_DEADLINE_S + 0.5, silence

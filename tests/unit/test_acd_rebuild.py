@@ -14,7 +14,8 @@ from typing import Any
 from redis.asyncio import Redis
 
 from acd.agents import Agent
-from acd.ami.errors import AmiActionError
+from acd.ami.client import ClientState
+from acd.ami.errors import AmiActionError, AmiNotSent
 from acd.ami.protocol import ActionComplete, Message
 from acd.decision import WaitingCall
 from acd.live import LiveState
@@ -33,6 +34,7 @@ class ScriptedAsterisk:
         self.channels, self.devices, self.variables = channels, devices, variables
         self.hung_up: set[str] = set()  # listed, but gone by the time a Getvar asks
         self.sent: list[tuple[str, list[tuple[str, str]]]] = []
+        self.state = ClientState.CONNECTED
 
     async def action(self, name: str, headers: list[tuple[str, str]] | None = None,
                      timeout: float | None = None) -> ActionComplete:
@@ -143,3 +145,28 @@ async def test_phones_in_use_come_from_the_device_list(redis: Redis) -> None:
     free, _busy = await acd.live.free_agents(acd.agents())
     assert [a.agent_id for a in free] == ["op02"]
     assert (await acd.live.agent("op01")).state is AgentState.AVAILABLE
+
+
+async def test_an_ami_connection_down_rings_nobody_and_counts_no_miss(redis: Redis) -> None:
+    channel = "PJSIP/trunk-0001"
+    asterisk = ScriptedAsterisk([waiting_channel("c1", channel)], {}, {})
+    acd = service(redis, asterisk)
+    await acd.live.apply("op01", Event("login"), NOW - 60)
+    await acd.live.add_call(WaitingCall("c1", ("billing",), "vi", 0, NOW - 30), channel=channel)
+    asterisk.state = ClientState.RECONNECTING
+    await acd.route()
+    assert (await acd.live.agent("op01")).state is AgentState.AVAILABLE  # nobody reserved
+    asterisk.state = ClientState.CONNECTED
+    original = asterisk.action
+
+    async def cut_now(name: str, headers: Any = None, timeout: Any = None) -> ActionComplete:
+        if name in ("Setvar", "Redirect"):  # the connection dropped just before the ring
+            raise AmiNotSent(f"not connected: {name} was not sent")
+        return await original(name, headers, timeout)
+
+    asterisk.action = cut_now  # type: ignore[method-assign]
+    for _ in range(5):  # never a miss, however often: max_missed (3) would pause op01
+        await acd.route()
+    status = await acd.live.agent("op01")
+    assert (status.state, status.missed_offers) == (AgentState.AVAILABLE, 0)
+    assert [c.call_id for c in await acd.live.waiting()] == ["c1"]
