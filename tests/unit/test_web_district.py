@@ -127,6 +127,9 @@ async def test_accept_then_done_is_recorded_with_who_and_when(portal: Portal) ->
     shown = page[page.index('id="finished-requests"'):]
     assert f'id="r{DEMO.request_number}"' in shown and "Đã đóng điện lại; báo khách" in shown
     assert "district:PCSG" in shown
+    await portal.as_("supervisor")  # the centre, through the API, at once
+    seen = (await portal.client.get(f"/api/v1/requests/{DEMO.request_number}")).json()
+    assert seen["status"] == "resolved" and seen["changes"][-1]["actor"] == "district:PCSG"
 
 
 async def test_another_company_neither_sees_nor_moves_the_request(portal: Portal) -> None:
