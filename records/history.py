@@ -182,3 +182,24 @@ def request_detail(session: Session, number: str, now: datetime | None = None
                              .where(CallRequest.request_id == request_id)).all()
     return RequestDetail(_request_row(row, now), tuple(RequestChange(*c) for c in changes),
                          tuple(linked))
+
+
+def changes_of(session: Session, numbers: list[str]) -> dict[str, tuple[RequestChange, ...]]:
+    """The history of each of ``numbers`` (oldest change first), in one query."""
+    found: dict[str, list[RequestChange]] = {number: [] for number in numbers}
+    if not numbers:
+        return {}
+    rows = session.execute(
+        select(Request.number, RequestEvent.at, RequestEvent.status, RequestEvent.actor,
+               RequestEvent.note, RequestEvent.escalation_level)
+        .join(Request, Request.id == RequestEvent.request_id)
+        .where(Request.number.in_(numbers)).order_by(RequestEvent.id)).all()
+    for number, *change in rows:
+        found[number].append(RequestChange(*change))
+    return {number: tuple(changes) for number, changes in found.items()}
+
+
+def district_companies(session: Session) -> list[tuple[str, str]]:
+    """Every district company's code and name, by code."""
+    return [(code, name) for code, name in session.execute(
+        select(DistrictCompany.code, DistrictCompany.name).order_by(DistrictCompany.code))]

@@ -110,6 +110,39 @@ def change_status(session: Session, number: str, status: str, *, actor: str, not
     session.commit()
 
 
+#: the statuses in which a district company may still accept a request it was sent
+ACCEPTABLE = frozenset({"open", "forwarded"})
+
+
+def add_note(session: Session, number: str, note: str, *, actor: str,
+             now: datetime | None = None) -> None:
+    """Record a note on a request (what was done, what the customer was told) without moving
+    it: a change of its own in the history, with who and when."""
+    request = session.scalar(select(Request).where(Request.number == number))
+    if request is None:
+        raise RequestError(f"no request number {number}")
+    if not note.strip():
+        raise RequestError("a note needs some text")
+    session.add(RequestEvent(request_id=request.id, at=now or utcnow(), status=request.status,
+                             actor=actor, note=note.strip(),
+                             escalation_level=request.escalation_level))
+    session.commit()
+
+
+def accept(session: Session, number: str, *, actor: str, note: str = "",
+           now: datetime | None = None) -> None:
+    """A district company takes a request on: recorded in its history (the status stays
+    forwarded until the work starts); a request already under way or finished is refused."""
+    status = session.scalar(select(Request.status).where(Request.number == number))
+    if status is None:
+        raise RequestError(f"no request number {number}")
+    if status not in ACCEPTABLE:
+        raise IllegalTransition(f"request {number} is {status}; only a request not yet under "
+                                "way can be accepted")
+    add_note(session, number, "accepted" + (f": {note.strip()}" if note.strip() else ""),
+             actor=actor, now=now)
+
+
 def forward(session: Session, number: str, *, actor: str, now: datetime | None = None) -> None:
     change_status(session, number, "forwarded", actor=actor,
                   note="forwarded to the district company", now=now)

@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from fastapi import Request
 
 from . import accounts
-from .accounts import Account
+from .accounts import Account, Role
 from .context import WebContext
 from .permissions import Permission, may
 from .sessions import Session
@@ -46,6 +46,17 @@ class Principal:
     @property
     def csrf(self) -> str:
         return self.session.csrf if self.session else ""
+
+
+def actor(who: Principal) -> str:
+    """Who a change is recorded as: ``district:PCSG`` for a district company, else the
+    account (``op07``, ``supervisor``, ``api:website``)."""
+    account = who.account
+    if account.role is Role.DISTRICT:
+        return f"district:{account.district_code}"
+    if account.role is Role.API:
+        return f"api:{account.username}"
+    return account.username
 
 
 def context(request: Request) -> WebContext:

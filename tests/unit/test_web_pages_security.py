@@ -30,10 +30,13 @@ PAGES: dict[tuple[str, str], set[str]] = {
     ("GET", "/desk/search"): {OP},
     ("POST", "/desk/requests"): {OP},
     ("POST", "/desk/transfer"): {OP},
+    ("GET", "/district"): {"district", "supervisor", "admin"},
+    ("POST", "/district/requests/{number}"): {"district", "supervisor"},
 }
 FORMS = {"/desk/state": {"action": "pause", "reason": "1"}, "/desk/wrap-up": {"code": "7"},
          "/desk/requests": {"type": "advice", "note": "x"},
-         "/desk/transfer": {"target": "skill:billing", "call": "1.1"}}
+         "/desk/transfer": {"target": "skill:billing", "call": "1.1"},
+         "/district/requests/{number}": {"action": "accept"}}
 QUERIES = {"/desk/search": {"q": "PE01000000001"}, "/desk/pop": {"customer": "PE01000000001"}}
 ROLES = {OP: Account("op07", Role.OPERATOR, agent_id="op07"),
          "supervisor": Account("supervisor", Role.SUPERVISOR),

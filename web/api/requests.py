@@ -14,7 +14,7 @@ from records.errors import IllegalTransition, RequestError
 from records.results import Found
 
 from ..accounts import Role
-from ..auth import Forbidden, Principal, context, require
+from ..auth import Forbidden, Principal, actor, context, require
 from ..permissions import Permission, sees_district
 from .schemas import NewRequest, RequestChange, RequestCreated, RequestList, StatusChange
 from .schemas import Request as RequestResource
@@ -24,17 +24,6 @@ router = APIRouter(tags=["requests"])
 Creator = Annotated[Principal, Depends(require(Permission.REQUESTS_CREATE))]
 Reader = Annotated[Principal, Depends(require(Permission.REQUESTS_READ))]
 Changer = Annotated[Principal, Depends(require(Permission.REQUESTS_UPDATE))]
-
-
-def actor(who: Principal) -> str:
-    """Who a change is recorded as: ``district:PCSG`` for a district company, else the
-    account (``op07``, ``supervisor``, ``api:website``)."""
-    account = who.account
-    if account.role is Role.DISTRICT:
-        return f"district:{account.district_code}"
-    if account.role is Role.API:
-        return f"api:{account.username}"
-    return account.username
 
 
 def resource(row: history.RequestRow, detail: history.RequestDetail | None = None
