@@ -28,6 +28,7 @@ class Permission(enum.StrEnum):
     AGENTS_ACT = "agents.act"            # log in/out, pause, wrap-up; operator: its own only
     CALLS_TRANSFER = "calls.transfer"    # move the caller of an operator's call elsewhere
     ACCOUNTS_MANAGE = "accounts.manage"
+    REPORTS_READ = "reports.read"        # the daily report (page, CSV)
 
 
 R, P = Role, Permission
@@ -36,8 +37,8 @@ GRANTS: dict[Role, frozenset[Permission]] = {
                            P.REQUESTS_READ, P.AGENTS_READ, P.AGENTS_ACT, P.CALLS_TRANSFER}),
     R.SUPERVISOR: frozenset({P.CUSTOMERS_READ, P.CALLS_READ, P.REQUESTS_CREATE,
                              P.REQUESTS_READ, P.REQUESTS_UPDATE, P.QUEUES_READ, P.AGENTS_READ,
-                             P.AGENTS_ACT, P.CALLS_TRANSFER}),
-    R.ADMIN: frozenset({P.ACCOUNTS_MANAGE, P.QUEUES_READ, P.AGENTS_READ}),
+                             P.AGENTS_ACT, P.CALLS_TRANSFER, P.REPORTS_READ}),
+    R.ADMIN: frozenset({P.ACCOUNTS_MANAGE, P.QUEUES_READ, P.AGENTS_READ, P.REPORTS_READ}),
     R.DISTRICT: frozenset({P.REQUESTS_READ, P.REQUESTS_UPDATE}),
     # the website and other channels: find the customer, bring in requests, follow them
     R.API: frozenset({P.CUSTOMERS_READ, P.REQUESTS_CREATE, P.REQUESTS_READ}),

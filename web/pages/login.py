@@ -24,7 +24,8 @@ router = APIRouter(include_in_schema=False)
 LOGIN_CSRF = "hotline_login_csrf"
 
 #: the pages each permission opens (the home page lists those the account may open)
-PAGES = ((Permission.DESK, "/desk", "My desk"),)
+PAGES = ((Permission.DESK, "/desk", "My desk"),
+         (Permission.REPORTS_READ, "/report", "Daily report"))
 
 
 def _safe_next(target: str | None) -> str:
