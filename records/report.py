@@ -240,3 +240,34 @@ def csv_rows(report: DailyReport) -> list[tuple[str, str, str]]:
         for item in ("opened", "closed", "overdue"):
             rows.append((f"requests {d.code or '-'}", item, str(getattr(d, item))))
     return rows
+
+
+def text_lines(report: DailyReport) -> list[str]:
+    """The report for a terminal."""
+    def rate(value: float | None) -> str:
+        return "-" if value is None else f"{value * 100:.1f} %"
+
+    def secs(value: float | None) -> str:
+        return "-" if value is None else f"{value:.0f} s"
+
+    t = f"{report.threshold_s:g}"
+    lines = [f"Daily report {report.day.isoformat()} (Asia/Ho_Chi_Minh)",
+             f"  offered                  {report.offered}",
+             f"  served by the IVR alone  {report.ivr_only}",
+             f"  transferred              {report.transferred}",
+             f"  answered                 {report.answered}",
+             (f"  abandoned                {report.abandoned} ({report.short_abandons} short, "
+              f"under {report.short_abandon_s:g} s)"),
+             (f"  service level ({t} s)    {rate(report.service_level)} "
+              f"({report.answered_in_threshold} answered within {t} s)"),
+             f"  ASA                      {secs(report.asa_s)}",
+             f"  AHT                      {secs(report.aht_s)}",
+             "Calls by hour: offered, transferred, answered, abandoned"]
+    lines += [f"  {h.hour:02d}:00  {h.offered:>6} {h.transferred:>6} {h.answered:>6} "
+              f"{h.abandoned:>6}" for h in report.hours if h.offered]
+    lines.append("Top menu paths")
+    lines += [f"  {count:>6}  {walked}" for walked, count in report.paths] or ["  none"]
+    lines.append("Requests per district company: opened, closed, overdue at the day's end")
+    lines += [f"  {d.code or '-':<8} {d.opened:>6} {d.closed:>6} {d.overdue:>6}  {d.name}"
+              for d in report.districts] or ["  none"]
+    return lines
