@@ -29,7 +29,7 @@ from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from typing import Any
 
-from sqlalchemy import exists, select
+from sqlalchemy import Select, exists, func, select
 from sqlalchemy.orm import Session
 
 from .clock import utcnow
@@ -173,16 +173,21 @@ def daily_report(session: Session, day: date, *, threshold_s: float = 20,
         districts=_districts(session, start, end, min(end, now or utcnow())))
 
 
+def _per_district(session: Session, query: Select) -> Counter[int | None]:  # type: ignore[type-arg]
+    """``query`` (a request id column selected, conditions set) counted per district company."""
+    rows = session.execute(query.add_columns(Request.district_company_id)
+                           .group_by(Request.district_company_id)).all()
+    return Counter({district: int(count) for count, district in rows})
+
+
 def _districts(session: Session, start: datetime, end: datetime, moment: datetime
                ) -> tuple[DistrictRow, ...]:
-    opened = Counter(session.scalars(
-        select(Request.district_company_id)
-        .where(Request.created_at >= start, Request.created_at < end)))
-    closed = Counter(session.scalars(
-        select(Request.district_company_id).where(
-            exists().where(RequestEvent.request_id == Request.id, RequestEvent.at >= start,
-                           RequestEvent.at < end, RequestEvent.status.in_(CLOSING)))))
-    overdue = Counter(_overdue_at(session, moment))
+    opened = _per_district(session, select(func.count(Request.id))
+                           .where(Request.created_at >= start, Request.created_at < end))
+    closed = _per_district(session, select(func.count(Request.id)).where(
+        exists().where(RequestEvent.request_id == Request.id, RequestEvent.at >= start,
+                       RequestEvent.at < end, RequestEvent.status.in_(CLOSING))))
+    overdue = _per_district(session, _overdue_at(moment))
     companies = session.execute(select(DistrictCompany.id, DistrictCompany.code,
                                        DistrictCompany.name).order_by(DistrictCompany.code))
     found = [DistrictRow(code, name, opened[cid], closed[cid], overdue[cid])
@@ -193,26 +198,18 @@ def _districts(session: Session, start: datetime, end: datetime, moment: datetim
     return tuple(found)
 
 
-def _overdue_at(session: Session, moment: datetime) -> list[int | None]:
-    """The district company of each request open at ``moment`` with its deadline passed: its
-    last change up to then left it open (a request open now, or changed since, may have been)."""
-    candidates = session.execute(
-        select(Request.id, Request.district_company_id).where(
-            Request.created_at <= moment, Request.deadline_at < moment,
-            Request.status.in_(OPEN_STATUSES)
-            | exists().where(RequestEvent.request_id == Request.id, RequestEvent.at > moment))
-    ).all()
-    if not candidates:
-        return []
-    last: dict[int, str] = {}
-    for request_id, status in session.execute(
-            select(RequestEvent.request_id, RequestEvent.status)
-            .where(RequestEvent.request_id.in_([c[0] for c in candidates]),
-                   RequestEvent.at <= moment)
-            .order_by(RequestEvent.at, RequestEvent.id)):
-        last[request_id] = status
-    return [district for request_id, district in candidates
-            if last.get(request_id, "open") in OPEN_STATUSES]
+def _overdue_at(moment: datetime) -> Select:  # type: ignore[type-arg]
+    """The requests open at ``moment`` with their deadline passed: their last change up to then
+    left them open (only a request open now, or changed since, can have been)."""
+    status_then = (select(RequestEvent.status)
+                   .where(RequestEvent.request_id == Request.id, RequestEvent.at <= moment)
+                   .order_by(RequestEvent.at.desc(), RequestEvent.id.desc()).limit(1)
+                   .correlate(Request).scalar_subquery())
+    return select(func.count(Request.id)).where(
+        Request.created_at <= moment, Request.deadline_at < moment,
+        Request.status.in_(OPEN_STATUSES)
+        | exists().where(RequestEvent.request_id == Request.id, RequestEvent.at > moment),
+        func.coalesce(status_then, "open").in_(OPEN_STATUSES))
 
 
 CSV_HEADER = ("section", "item", "value")

@@ -1,18 +1,17 @@
-"""The daily report on a migrated SQLite database filled with known calls and requests: every
-figure checked exactly, calls and requests just before and just after local midnight
-(Asia/Ho_Chi_Minh, UTC+7) included."""
+"""The daily report on a migrated database (SQLite and PostgreSQL: tests/conftest.py) filled
+with known calls and requests: every figure checked exactly, calls and requests just before and
+just after local midnight (Asia/Ho_Chi_Minh, UTC+7) included."""
 
 from __future__ import annotations
 
 from collections.abc import Iterator
 from datetime import date, datetime, timedelta
-from pathlib import Path
 from typing import Any
 
 import pytest
 from sqlalchemy.orm import Session
 
-from records.database import make_engine, make_sessions, migrate
+from records.database import make_engine, make_sessions
 from records.models import Call, DistrictCompany, Request, RequestEvent
 from records.report import (
     DailyReport,
@@ -58,10 +57,8 @@ def request(number: int, district: int, created: datetime, deadline: datetime,
 
 
 @pytest.fixture
-def session(tmp_path: Path) -> Iterator[Session]:
-    url = f"sqlite:///{tmp_path / 'records.db'}"
-    migrate(url)
-    engine = make_engine(url)
+def session(database_url: str) -> Iterator[Session]:
+    engine = make_engine(database_url)
     with make_sessions(engine)() as s:
         s.add_all([DistrictCompany(id=1, code="PCSG", name="Công ty Điện lực Sài Gòn"),
                    DistrictCompany(id=2, code="PCCL", name="Công ty Điện lực Chợ Lớn")])
