@@ -39,9 +39,10 @@ from .models import Call, DistrictCompany, Request, RequestEvent
 LOCAL = timedelta(hours=7)  # Asia/Ho_Chi_Minh; the records keep naive UTC
 TRANSFERRED = ("queued", "overflow", "fallback")
 CLOSING = ("resolved", "closed", "cancelled")
-#: how a transferred caller left unanswered without hanging up (the ACD's and app_queue's)
-LET_GO = ("CALLBACK", "MAX_WAIT", "TIMEOUT", "JOINEMPTY", "LEAVEEMPTY", "JOINUNAVAIL",
-          "LEAVEUNAVAIL", "FULL")
+#: how a transferred caller left unanswered without hanging up: the ACD's overflow reasons (a
+#: callback booked, or the announcement: acd/service_joins.py) and app_queue's QUEUESTATUS
+LET_GO = ("CALLBACK", "MAX_WAIT", "NO_OPERATOR", "QUEUE_FULL", "TIMEOUT", "JOINEMPTY",
+          "LEAVEEMPTY", "JOINUNAVAIL", "LEAVEUNAVAIL", "FULL")
 TOP_PATHS = 10
 
 
