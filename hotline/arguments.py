@@ -12,6 +12,7 @@ import argparse
 import ipaddress
 import math
 import re
+from datetime import date
 from pathlib import Path
 
 _HOST = re.compile(r"(?=.{1,253}$)[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?"
@@ -55,6 +56,15 @@ def seconds(text: str) -> float:
     if value < 0:
         raise argparse.ArgumentTypeError(f"a duration in seconds is 0 or more, not {text}")
     return value
+
+
+def day(text: str) -> date:
+    """A calendar day, YYYY-MM-DD."""
+    try:
+        return date.fromisoformat(text.strip())
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text.strip()[:40]!r} is not a date: give it as "
+                                         f"YYYY-MM-DD (e.g. 2026-12-07)") from None
 
 
 def port(text: str) -> int:

@@ -417,6 +417,23 @@ def cmd_call(args: argparse.Namespace) -> int:
 REQUEST_RULES = config.PROJECT_ROOT / "dialplans" / "requests.yaml"
 
 
+def cmd_report(args: argparse.Namespace) -> int:
+    import csv
+
+    from records.report import CSV_HEADER, csv_rows, daily_report, local_today, text_lines
+
+    sessions = _records(_settings(args))
+    with sessions() as session:
+        report = daily_report(session, args.day or local_today(), threshold_s=args.threshold)
+    if args.csv:
+        writer = csv.writer(sys.stdout, lineterminator="\n")
+        writer.writerow(CSV_HEADER)
+        writer.writerows(csv_rows(report))
+    else:
+        print("\n".join(text_lines(report)))
+    return 0
+
+
 def _fmt_age(seconds: float) -> str:
     sign = "late " if seconds >= 0 else "left "
     seconds = abs(seconds)
@@ -1037,6 +1054,14 @@ def parser() -> argparse.ArgumentParser:
     calls.add_argument("--last", type=a.positive_int, default=10)
     calls.add_argument("--json", action="store_true")
     calls.set_defaults(func=cmd_calls)
+
+    report = sub.add_parser("report", help="the daily report of one local day (calls, service "
+                            "level, calls by hour, menu paths, requests per district company)")
+    report.add_argument("--day", type=a.day, help="YYYY-MM-DD, local (default: today)")
+    report.add_argument("--threshold", type=a.positive_int, default=20,
+                        help="service level threshold in seconds (default 20)")
+    report.add_argument("--csv", action="store_true", help="the figures as CSV")
+    report.set_defaults(func=cmd_report)
 
     req = sub.add_parser("requests", help="customer requests").add_subparsers(
         dest="what", required=True, metavar="ACTION")

@@ -3,14 +3,16 @@
     .venv/bin/python -m tests.screenshots [FOLDER]     # default: var/screenshots
 
 A private Redis and SQLite records with the demo data, the web application on uvicorn in this
-process, headless Chromium (Debian's ``chromium``): the login page, and op08's desk with a
-ringing caller (the demo customer, who pressed 0 after hearing their bill) as the ACD offers it.
+process, headless Chromium (Debian's ``chromium``): the login page, op08's desk with a ringing
+caller (the demo customer, who pressed 0 after hearing their bill) as the ACD offers it, and the
+supervisor's daily report of today (a made-up day of calls, every hour up to now).
 No Asterisk: the offer is made in Redis the way the ACD makes it (``LiveState.reserve``).
 """
 
 from __future__ import annotations
 
 import asyncio
+import datetime as dt
 import shutil
 import socket
 import sys
@@ -18,15 +20,48 @@ import tempfile
 import time
 from pathlib import Path
 
+from sqlalchemy.orm import Session
+
 from acd.decision import WaitingCall
 from acd.live import LiveState
 from acd.states import Event
 from hotline import config, processes
 from records import calls
+from records.clock import utcnow
 from records.database import make_engine, make_sessions, migrate
 from records.demo import DEMO, load_demo
 from records.lookups import customer_by_code
+from records.models import Call
+from records.report import day_bounds, local_today
 from records.results import Found
+
+#: a made-up day's calls for the report's picture: (outcome, answered, wait s) in turn
+_DAY = (("completed", False, 0.0), ("queued", True, 8.0), ("completed", False, 0.0),
+        ("queued", True, 35.0), ("queued", False, 0.0), ("overflow", True, 15.0),
+        ("abandoned", False, 0.0))
+_PATHS = ([{"node": "main", "key": "1"}, {"node": "bill_lookup"}, {"node": "bill_info"}],
+          [{"node": "main", "key": "2"}, {"node": "outage_lookup"}, {"node": "outage_info"}],
+          [{"node": "main", "key": "0"}])
+
+
+def _a_day_of_calls(session: Session) -> None:
+    """Calls today (local), more at the busy hours, up to now."""
+    start, _end = day_bounds(local_today())
+    now, n = utcnow(), 0
+    for hour in range(24):
+        for i in range(2 + (hour % 12) // 2 + (4 if 8 <= (hour + 7) % 24 <= 11 else 0)):
+            started = start + dt.timedelta(hours=hour, minutes=7 * i % 60)
+            if started >= now:
+                return
+            outcome, answered, wait = _DAY[n % len(_DAY)]
+            entered = started + dt.timedelta(seconds=40)
+            session.add(Call(
+                call_id=f"day.{n}", caller_number=f"0909{n:06d}", started_at=started,
+                ivr_ended_at=entered if outcome == "queued" else None,
+                ended_at=entered + dt.timedelta(seconds=wait + (180 if answered else 20)),
+                outcome=outcome, operator="op07" if answered else None,
+                queue_wait_s=wait if answered else None, path=_PATHS[n % len(_PATHS)]))
+            n += 1
 
 
 def _free_port() -> int:
@@ -63,6 +98,8 @@ async def take(folder: Path) -> list[Path]:
                 {"node": "bill_lookup", "action": "bill_status", "outcome": "found"},
                 {"node": "bill_info", "played": ["bill_latest", "amount", "due_date"]},
                 {"node": "main", "key": "0"}])
+            _a_day_of_calls(session)
+            session.commit()
         engine.dispose()
         server, serving = await serve_in_this_loop(create_app(build_context(settings)),
                                                    settings.web_port)
@@ -97,6 +134,15 @@ async def take(folder: Path) -> list[Path]:
             await page.wait_for_selector("#search-results li")
             shots.append(folder / "desk-search.png")
             await page.screenshot(path=str(shots[-1]), full_page=True)
+            supervisor = await browser.new_page(viewport={"width": 1280, "height": 900})
+            await supervisor.goto(base + "/login")
+            await supervisor.fill("input[name=username]", "supervisor")
+            await supervisor.fill("input[name=password]", settings.web_passwords["supervisor"])
+            await supervisor.click("button[type=submit]")
+            await supervisor.wait_for_url(base + "/report")
+            await supervisor.wait_for_selector("svg.chart rect")
+            shots.append(folder / "report.png")
+            await supervisor.screenshot(path=str(shots[-1]), full_page=True)
             await browser.close()
         await redis.aclose()
         server.should_exit = True

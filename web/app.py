@@ -29,7 +29,7 @@ from .api import create_api
 from .auth import CsrfRejected, Forbidden, NotAuthenticated
 from .context import WebContext
 from .controller import ControllerUnavailable
-from .pages import desk, district, login
+from .pages import desk, district, login, report
 from .records import RecordsUnavailable
 
 log = logging.getLogger("web")
@@ -149,6 +149,7 @@ def create_app(context: WebContext, *, lifespan_context: Any = None) -> FastAPI:
     app.include_router(login.router)
     app.include_router(desk.router)
     app.include_router(district.router)
+    app.include_router(report.router)
     app.mount("/static", StaticFiles(directory=str(HERE / "static")), name="static")
     api = create_api(context)
     error_handlers(api, context)

@@ -29,6 +29,7 @@ class Permission(enum.StrEnum):
     CALLS_TRANSFER = "calls.transfer"    # move the caller of an operator's call elsewhere
     ACCOUNTS_MANAGE = "accounts.manage"
     DISTRICT_PORTAL = "district.portal"  # the district company portal; district: its own only
+    REPORTS_READ = "reports.read"        # the daily report (page, CSV)
 
 
 R, P = Role, Permission
@@ -37,9 +38,11 @@ GRANTS: dict[Role, frozenset[Permission]] = {
                            P.REQUESTS_READ, P.AGENTS_READ, P.AGENTS_ACT, P.CALLS_TRANSFER}),
     R.SUPERVISOR: frozenset({P.CUSTOMERS_READ, P.CALLS_READ, P.REQUESTS_CREATE,
                              P.REQUESTS_READ, P.REQUESTS_UPDATE, P.QUEUES_READ, P.AGENTS_READ,
-                             P.AGENTS_ACT, P.CALLS_TRANSFER, P.DISTRICT_PORTAL}),
+                             P.AGENTS_ACT, P.CALLS_TRANSFER, P.DISTRICT_PORTAL,
+                             P.REPORTS_READ}),
     # an admin may look at any district company's portal, not move its requests
-    R.ADMIN: frozenset({P.ACCOUNTS_MANAGE, P.QUEUES_READ, P.AGENTS_READ, P.DISTRICT_PORTAL}),
+    R.ADMIN: frozenset({P.ACCOUNTS_MANAGE, P.QUEUES_READ, P.AGENTS_READ, P.DISTRICT_PORTAL,
+                        P.REPORTS_READ}),
     R.DISTRICT: frozenset({P.REQUESTS_READ, P.REQUESTS_UPDATE, P.DISTRICT_PORTAL}),
     # the website and other channels: find the customer, bring in requests, follow them
     R.API: frozenset({P.CUSTOMERS_READ, P.REQUESTS_CREATE, P.REQUESTS_READ}),

@@ -212,6 +212,13 @@ CASES: list[tuple[str, str, int, str]] = [
      "the records database cannot be used: connection failed"),
     ("database down, requests", "{database_down} requests overdue", 1,
      "the records database cannot be used"),
+    ("report of no date", "{runtime} report --day 07/12/2026", 2,
+     "argument --day: '07/12/2026' is not a date: give it as YYYY-MM-DD"),
+    ("report of no day", "{runtime} report --day 2026-02-30", 2, "is not a date"),
+    ("report threshold 0", "{runtime} report --threshold 0", 2,
+     "argument --threshold: must be 1 or more, not 0"),
+    ("report, database down", "{database_down} report", 1,
+     "the records database cannot be used"),
 ]
 
 

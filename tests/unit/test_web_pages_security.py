@@ -32,12 +32,15 @@ PAGES: dict[tuple[str, str], set[str]] = {
     ("POST", "/desk/transfer"): {OP},
     ("GET", "/district"): {"district", "supervisor", "admin"},
     ("POST", "/district/requests/{number}"): {"district", "supervisor"},
+    ("GET", "/report"): {"supervisor", "admin"},
+    ("GET", "/report.csv"): {"supervisor", "admin"},
 }
 FORMS = {"/desk/state": {"action": "pause", "reason": "1"}, "/desk/wrap-up": {"code": "7"},
          "/desk/requests": {"type": "advice", "note": "x"},
          "/desk/transfer": {"target": "skill:billing", "call": "1.1"},
          "/district/requests/{number}": {"action": "accept"}}
-QUERIES = {"/desk/search": {"q": "PE01000000001"}, "/desk/pop": {"customer": "PE01000000001"}}
+QUERIES = {"/desk/search": {"q": "PE01000000001"}, "/desk/pop": {"customer": "PE01000000001"},
+           "/report": {"day": "2026-12-07"}, "/report.csv": {"day": "2026-12-07"}}
 ROLES = {OP: Account("op07", Role.OPERATOR, agent_id="op07"),
          "supervisor": Account("supervisor", Role.SUPERVISOR),
          "admin": Account("admin", Role.ADMIN),

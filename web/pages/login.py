@@ -25,6 +25,7 @@ LOGIN_CSRF = "hotline_login_csrf"
 
 #: the pages each permission opens (the home page lists those the account may open)
 PAGES = ((Permission.DESK, "/desk", "My desk"),
+         (Permission.REPORTS_READ, "/report", "Daily report"),
          (Permission.DISTRICT_PORTAL, "/district", "District company portal"))
 
 
