@@ -50,7 +50,8 @@ bench: install
 	$(VENV)/bin/python -m bench.sip_flood $$([ "$$(id -u)" = 0 ] || echo --sip-guard off)
 
 # Pictures of the web pages (login, an operator's desk with a ringing caller, a search, the daily
-# report), in var/screenshots/: headless Chromium on a private Redis and records, no Asterisk.
+# report, a district company's portal), in var/screenshots/: headless Chromium on a private
+# Redis and records, no Asterisk.
 screenshots: install
 	$(VENV)/bin/python -m tests.screenshots var/screenshots
 

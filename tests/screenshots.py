@@ -139,9 +139,15 @@ async def take(folder: Path) -> list[Path]:
             await supervisor.fill("input[name=username]", "supervisor")
             await supervisor.fill("input[name=password]", settings.web_passwords["supervisor"])
             await supervisor.click("button[type=submit]")
-            await supervisor.wait_for_url(base + "/report")
+            await supervisor.wait_for_url(base + "/")  # home: the report and the portal
+            await supervisor.goto(base + "/report")
             await supervisor.wait_for_selector("svg.chart rect")
             shots.append(folder / "report.png")
+            await supervisor.screenshot(path=str(shots[-1]), full_page=True)
+            await supervisor.goto(base + "/district")  # a supervisor looks at any company's
+            await supervisor.click(".companies a >> text=PCSG")
+            await supervisor.wait_for_selector("h1, h2")
+            shots.append(folder / "district.png")
             await supervisor.screenshot(path=str(shots[-1]), full_page=True)
             await browser.close()
         await redis.aclose()
