@@ -198,17 +198,21 @@ class LiveState:
 
     # -- operators' phones: Asterisk's device state ------------------------------------------
 
+    @property
+    def _phones_key(self) -> str:
+        return f"{self.prefix}phones:in_use"
+
     async def phone_in_use(self, agent_id: str, in_use: bool) -> None:
         """Asterisk says this operator's phone is (not) in use (a call, ringing, on hold)."""
-        key = f"{self.prefix}phones:in_use"
+        key = self._phones_key
         await (self.redis.sadd(key, agent_id) if in_use else self.redis.srem(key, agent_id))
 
     async def phones_in_use(self) -> set[str]:
-        return {_s(x) for x in await self.redis.smembers(f"{self.prefix}phones:in_use")}
+        return {_s(x) for x in await self.redis.smembers(self._phones_key)}
 
     async def replace_phones_in_use(self, agent_ids: set[str]) -> None:
         """All of them at once (from Asterisk's device list, after a reconnect)."""
-        key = f"{self.prefix}phones:in_use"
+        key = self._phones_key
         async with self.redis.pipeline(transaction=True) as pipe:
             pipe.delete(key)
             if agent_ids:
